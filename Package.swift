@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+// nexusfs: a document management system mounted as a drive.
+// Layers point down (see docs/architecture.md); build with
+// `--explicit-target-dependency-import-check error` so that a target importing
+// what it does not declare fails the build.
+import PackageDescription
+
+let package = Package(
+    name: "nexusfs",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nexusfs", targets: ["nexusfs"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // C doors: a module map and a shim.h each, nothing else.
+        .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CArgon2", path: "Sources/CArgon2", providers: [.apt(["libargon2-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSQLiteSession", path: "Sources/CSQLiteSession", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Identifiers and value types shared by every layer; no dependencies.
+        .target(name: "NexusTypes"),
+        // AEAD, MAC, KDFs and randomness over libcrypto and libargon2.
+        .target(name: "CryptoCore", dependencies: ["CLibCrypto", "CArgon2"]),
+        // Chunking, compression, encryption and pack files.
+        .target(name: "BlobStorage", dependencies: ["NexusTypes", "CryptoCore", "CZstd"]),
+        // The SQLite catalog: chunk index, namespace, versions, journal capture.
+        .target(name: "CatalogStore", dependencies: [
+            "NexusTypes", "CSQLiteSession", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // Reading and writing local directory trees with byte-exact names and metadata.
+        .target(name: "LocalTree", dependencies: ["NexusTypes"]),
+        // The repository: config, keys, catalog + blob store, import/export, check, recover.
+        .target(name: "RepositoryCore", dependencies: [
+            "NexusTypes", "CryptoCore", "BlobStorage", "CatalogStore", "LocalTree",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "nexusfs", dependencies: [
+            "NexusTypes", "RepositoryCore", "CryptoCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore"]),
+        .testTarget(name: "BlobStorageTests", dependencies: ["BlobStorage", "CryptoCore", "NexusTypes"]),
+        .testTarget(name: "CatalogStoreTests", dependencies: ["CatalogStore", "NexusTypes"]),
+        .testTarget(name: "LocalTreeTests", dependencies: ["LocalTree", "NexusTypes"]),
+        .testTarget(name: "RepositoryCoreTests", dependencies: [
+            "RepositoryCore", "BlobStorage", "CatalogStore", "CryptoCore", "NexusTypes",
+        ]),
+        .testTarget(name: "EndToEndTests", dependencies: ["nexusfs"]),
+    ]
+)
