@@ -4,6 +4,7 @@
 /// declares it under these macros.
 #define SQLITE_ENABLE_SESSION 1
 #define SQLITE_ENABLE_PREUPDATE_HOOK 1
+#include <stddef.h>
 #include <sqlite3.h>
 
 /// The changeset conflict handler is a C function pointer; this one resolves

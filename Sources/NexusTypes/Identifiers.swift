@@ -38,6 +38,22 @@ public struct BlobID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { hex }
 }
 
+/// The name of a pack file: 16 random bytes, also the salt of its key.
+public struct PackName: Hashable, Sendable, CustomStringConvertible {
+    public static let byteCount = 16
+    public let bytes: [UInt8]
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == Self.byteCount else { return nil }
+        self.bytes = bytes
+    }
+    public init?(hex: String) {
+        guard let raw = Hex.decode(hex) else { return nil }
+        self.init(bytes: raw)
+    }
+    public var hex: String { Hex.encode(bytes) }
+    public var description: String { hex }
+}
+
 /// Lowercase hexadecimal encoding.
 public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)

@@ -1,0 +1,246 @@
+import CryptoCore
+import Glibc
+import NexusTypes
+import Synchronization
+
+/// A pack sealed to disk whose blobs are not yet in the catalog's index.
+public struct SealedPack: Sendable {
+    public var name: PackName
+    public var length: UInt64
+    public var entries: [PackEntry]
+
+    public init(name: PackName, length: UInt64, entries: [PackEntry]) {
+        self.name = name
+        self.length = length
+        self.entries = entries
+    }
+}
+
+/// The repository's content store: blobs, compressed and encrypted, appended
+/// into immutable pack files under `REPO/packs/`.
+///
+/// Thread-safe. Lock order: `state` before `readers`; neither is held while
+/// calling out of the store.
+public final class BlobStore: Sendable {
+    /// Packs are sealed once they reach this size.
+    public static let targetPackSize: UInt64 = 16 << 20
+
+    public let directory: String
+    public let keys: BlobKeys
+
+    private struct State: ~Copyable {
+        var writer: PackWriter?
+        /// Blobs written to the open pack, by id.
+        var pending: [BlobID: PackEntry] = [:]
+        var sealed: [SealedPack] = []
+        /// Blobs of `sealed`, until the caller has indexed them.
+        var unindexed: [BlobID: (pack: PackName, entry: PackEntry)] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let readers = Mutex([PackName: PackReader]())
+
+    /// Opens (and creates, when missing) the pack directory of a repository.
+    public init(directory: String, keys: BlobKeys) throws {
+        self.directory = directory
+        self.keys = keys
+        try PackFile.makeDirectory(directory)
+        try PackFile.makeDirectory(temporaryDirectory)
+    }
+
+    var temporaryDirectory: String { directory + "/tmp" }
+
+    /// Where the pack `name` lives.
+    public func path(of name: PackName) -> String {
+        directory + "/" + String(name.hex.prefix(2)) + "/" + name.hex
+    }
+
+    // MARK: Writing
+
+    /// Whether `id` sits in the open pack or in a sealed pack not yet handed over for indexing.
+    public func isPending(_ id: BlobID) -> Bool {
+        state.withLock { $0.pending[id] != nil || $0.unindexed[id] != nil }
+    }
+
+    /// Appends a blob to the open pack unless it is already there. `payload` is what
+    /// the caller stores: compressed (then `compressed` is set) or the plaintext itself.
+    /// Returns false when the blob was already pending.
+    @discardableResult
+    public func add(id: BlobID, kind: BlobKind, rawLength: Int, payload: UnsafeRawBufferPointer, compressed: Bool) throws -> Bool {
+        try state.withLock { state in
+            guard state.pending[id] == nil, state.unindexed[id] == nil else { return false }
+            if state.writer == nil {
+                state.writer = try PackWriter(directory: temporaryDirectory, keys: keys)
+            }
+            let entry = try state.writer!.add(id: id, kind: kind, compressed: compressed, rawLength: UInt32(rawLength), payload: payload)
+            state.pending[id] = entry
+            if state.writer!.length >= Self.targetPackSize {
+                try seal(&state)
+            }
+            return true
+        }
+    }
+
+    /// Compresses where that helps, then adds.
+    @discardableResult
+    public func add(id: BlobID, kind: BlobKind, plaintext: UnsafeRawBufferPointer, compressor: Compressor) throws -> Bool {
+        if isPending(id) { return false }
+        if let packed = compressor.compress(plaintext) {
+            return try packed.withUnsafeBytes {
+                try add(id: id, kind: kind, rawLength: plaintext.count, payload: $0, compressed: true)
+            }
+        }
+        return try add(id: id, kind: kind, rawLength: plaintext.count, payload: plaintext, compressed: false)
+    }
+
+    /// Seals the open pack, if it holds anything, making its blobs durable.
+    public func flush() throws {
+        try state.withLock { try seal(&$0) }
+    }
+
+    /// Hands over the packs sealed since the last call, for the caller to index.
+    public func takeSealedPacks() -> [SealedPack] {
+        state.withLock { state in
+            let sealed = state.sealed
+            state.sealed = []
+            state.unindexed = [:]
+            return sealed
+        }
+    }
+
+    /// Drops the open pack and everything pending in it.
+    public func discardOpenPack() {
+        state.withLock { state in
+            state.writer?.abandon()
+            state.writer = nil
+            state.pending = [:]
+        }
+    }
+
+    private func seal(_ state: inout State) throws {
+        guard let writer = state.writer, writer.blobCount > 0 else { return }
+        let final = path(of: writer.name)
+        let shard = String(final[..<final.lastIndex(of: "/")!])
+        try PackFile.makeDirectory(shard)
+        do {
+            try writer.seal(into: final, directory: shard)
+        } catch {
+            state.writer = nil
+            state.pending = [:]
+            throw error
+        }
+        state.sealed.append(SealedPack(name: writer.name, length: writer.length, entries: writer.entries))
+        for entry in writer.entries { state.unindexed[entry.id] = (writer.name, entry) }
+        state.writer = nil
+        state.pending = [:]
+    }
+
+    // MARK: Reading
+
+    /// Reads a blob's plaintext from where the index says it is, or, without a
+    /// location, from the open pack or a sealed pack not yet indexed.
+    public func read(_ id: BlobID, from location: (pack: PackName, entry: PackEntry)?, compressor: Compressor) throws -> [UInt8] {
+        let (pack, entry, payload): (PackName?, PackEntry, [UInt8])
+        if let location {
+            (pack, entry) = location
+            payload = try reader(for: location.pack).payload(of: location.entry)
+        } else {
+            let found: (pack: PackName, entry: PackEntry)? = state.withLock { $0.unindexed[id] }
+            if let found {
+                (pack, entry) = found
+                payload = try reader(for: found.pack).payload(of: found.entry)
+            } else {
+                pack = nil
+                (entry, payload) = try state.withLock { state in
+                    guard let writer = state.writer, let found = state.pending[id] else {
+                        throw BlobStoreError(.notFound, "blob \(id.short) is in no pack")
+                    }
+                    let key = try PackFormat.packKey(keys, pack: writer.name)
+                    let opened = try PackReader.open(frame: writer.readFrame(found), expected: found, pack: writer.name,
+                                                     key: key, path: writer.temporaryPath)
+                    return (found, opened.payload)
+                }
+            }
+        }
+        guard entry.compressed else { return payload }
+        do {
+            return try payload.withUnsafeBytes { try compressor.decompress($0, rawLength: Int(entry.rawLength)) }
+        } catch {
+            throw BlobStoreError(.corrupt, "blob \(id.short) in pack \(pack?.hex ?? "(open)") does not decompress")
+        }
+    }
+
+    private func reader(for pack: PackName) throws -> PackReader {
+        if let cached = readers.withLock({ $0[pack] }) { return cached }
+        let opened = try PackReader(path: path(of: pack), name: pack, keys: keys)
+        readers.withLock { cache in
+            if cache.count >= 64 { cache.removeAll() }
+            cache[pack] = opened
+        }
+        return opened
+    }
+
+    /// Forgets cached readers (after packs were removed).
+    public func dropCachedReaders() {
+        readers.withLock { $0.removeAll() }
+    }
+
+    // MARK: Packs as files
+
+    /// The names of all sealed packs on disk.
+    public func packNames() throws -> [PackName] {
+        var names: [PackName] = []
+        for shard in try Self.listDirectory(directory) where shard.count == 2 && Hex.decode(shard) != nil {
+            for file in try Self.listDirectory(directory + "/" + shard) {
+                if let name = PackName(hex: file), file.hasPrefix(shard) { names.append(name) }
+            }
+        }
+        return names.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+    }
+
+    /// Files in the pack directory that are not sealed packs (leftovers of a crash).
+    public func strayFiles() throws -> [String] {
+        try Self.listDirectory(temporaryDirectory).map { temporaryDirectory + "/" + $0 }
+    }
+
+    public func tableOfContents(of pack: PackName) throws -> [PackEntry] {
+        try reader(for: pack).tableOfContents()
+    }
+
+    public func length(of pack: PackName) throws -> UInt64 {
+        try reader(for: pack).fileLength
+    }
+
+    /// Reads a blob's stored payload without decompressing, to verify it.
+    public func payload(of entry: PackEntry, in pack: PackName) throws -> [UInt8] {
+        try reader(for: pack).payload(of: entry)
+    }
+
+    /// Walks a pack's frames without its table of contents; returns the error that stopped the walk, if any.
+    public func scanFrames(of pack: PackName, _ visit: (PackEntry, [UInt8]) throws -> Void) throws -> BlobStoreError? {
+        try PackReader(path: path(of: pack), name: pack, keys: keys).scanFrames(visit)
+    }
+
+    /// Deletes a sealed pack from disk.
+    public func removePack(_ pack: PackName) throws {
+        readers.withLock { _ = $0.removeValue(forKey: pack) }
+        let file = path(of: pack)
+        guard unlink(file) == 0 || errno == ENOENT else { throw BlobStoreError.system("unlink", file) }
+    }
+
+    static func listDirectory(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else {
+            if errno == ENOENT { return [] }
+            throw BlobStoreError.system("opendir", path)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+}

@@ -1,0 +1,92 @@
+import CryptoCore
+import Glibc
+import NexusTypes
+
+/// Appends encrypted frames to one new pack in a temporary file, then seals it
+/// (table of contents, trailer, fsync, rename, fsync of the directory).
+/// Not thread-safe: only used under the BlobStore's `state` lock, hence unchecked.
+final class PackWriter: @unchecked Sendable {
+    let name: PackName
+    let temporaryPath: String
+    private let key: SymmetricKey
+    private let fd: Int32
+    private(set) var length: UInt64
+    private(set) var entries: [PackEntry] = []
+    private var closed = false
+
+    init(directory: String, keys: BlobKeys) throws {
+        name = PackName(bytes: SecureRandom.bytes(PackName.byteCount))!
+        key = try PackFormat.packKey(keys, pack: name)
+        temporaryPath = directory + "/" + name.hex + ".tmp"
+        fd = try PackFile.open(temporaryPath, flags: O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, mode: 0o400)
+        length = 0
+        do {
+            try append(PackFormat.headerMagic + name.bytes)
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    deinit { abandon() }
+
+    var blobCount: Int { entries.count }
+
+    /// Adds one blob whose payload is already compressed (or not) by the caller.
+    /// Returns the entry, with the frame's offset and length.
+    @discardableResult
+    func add(id: BlobID, kind: BlobKind, compressed: Bool, rawLength: UInt32, payload: UnsafeRawBufferPointer) throws -> PackEntry {
+        let index = UInt64(entries.count)
+        let header = try AESGCM.seal(
+            PackFormat.encodeFrameHeader(kind: kind, compressed: compressed, rawLength: rawLength, id: id),
+            key: key, nonce: PackFormat.nonce(.frameHeader, index),
+            authenticating: PackFormat.frameHeaderAAD(pack: name, index: index))
+        let sealed = try AESGCM.seal(payload, key: key, nonce: PackFormat.nonce(.payload, index),
+                                     authenticating: PackFormat.payloadAAD(pack: name, index: index, kind: kind, id: id))
+        let frameLength = PackFormat.framePrefixLength + header.count + sealed.count
+        let frame = PackFormat.le(UInt32(frameLength)) + PackFormat.le(UInt32(index)) + header + sealed
+        let entry = PackEntry(id: id, kind: kind, compressed: compressed, rawLength: rawLength,
+                              offset: length, frameLength: UInt32(frameLength))
+        try append(frame)
+        entries.append(entry)
+        return entry
+    }
+
+    /// Reads back a frame written to this pack before it is sealed.
+    func readFrame(_ entry: PackEntry) throws -> [UInt8] {
+        let readFD = try PackFile.open(temporaryPath, flags: O_RDONLY)
+        defer { Glibc.close(readFD) }
+        return try PackFile.read(readFD, count: Int(entry.frameLength), at: entry.offset, path: temporaryPath)
+    }
+
+    /// Writes the table of contents and trailer, makes the pack durable under its
+    /// final path, and returns that path.
+    func seal(into finalPath: String, directory: String) throws {
+        let count = UInt64(entries.count)
+        let toc = try AESGCM.seal(PackFormat.encodeTOC(entries), key: key, nonce: PackFormat.nonce(.toc, 0),
+                                  authenticating: PackFormat.tocAAD(pack: name, count: count))
+        try append(toc + PackFormat.le(UInt32(toc.count)) + PackFormat.le(UInt32(count)) + PackFormat.trailerMagic)
+        try PackFile.sync(fd, path: temporaryPath)
+        Glibc.close(fd)
+        closed = true
+        guard rename(temporaryPath, finalPath) == 0 else {
+            let error = BlobStoreError.system("rename", finalPath)
+            unlink(temporaryPath)
+            throw error
+        }
+        try PackFile.syncDirectory(directory)
+    }
+
+    /// Drops an unsealed pack.
+    func abandon() {
+        guard !closed else { return }
+        closed = true
+        Glibc.close(fd)
+        unlink(temporaryPath)
+    }
+
+    private func append(_ bytes: [UInt8]) throws {
+        try PackFile.write(fd, bytes, at: length, path: temporaryPath)
+        length += UInt64(bytes.count)
+    }
+}

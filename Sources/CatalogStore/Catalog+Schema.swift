@@ -1,0 +1,81 @@
+import GRDB
+
+extension Catalog {
+    /// Tables whose changes are journaled into the blob store. The chunk index
+    /// (`packs`, `chunks`) is not: it is rebuilt from the packs themselves.
+    static let journaledTables = ["counters", "nodes", "entries", "xattrs", "versions", "manifests"]
+
+    static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB) WITHOUT ROWID;
+                CREATE TABLE counters (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE packs (
+                    id INTEGER PRIMARY KEY,
+                    name BLOB NOT NULL UNIQUE,
+                    length INTEGER NOT NULL,
+                    blob_count INTEGER NOT NULL
+                );
+                CREATE TABLE chunks (
+                    id BLOB PRIMARY KEY NOT NULL,
+                    pack INTEGER NOT NULL REFERENCES packs(id),
+                    offset INTEGER NOT NULL,
+                    stored_length INTEGER NOT NULL,
+                    raw_length INTEGER NOT NULL,
+                    kind INTEGER NOT NULL,
+                    flags INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX chunks_by_pack ON chunks(pack);
+                CREATE TABLE nodes (
+                    ino INTEGER PRIMARY KEY NOT NULL,
+                    kind INTEGER NOT NULL,
+                    perm INTEGER NOT NULL,
+                    uid INTEGER NOT NULL,
+                    gid INTEGER NOT NULL,
+                    nlink INTEGER NOT NULL,
+                    size INTEGER NOT NULL,
+                    atime INTEGER NOT NULL,
+                    mtime INTEGER NOT NULL,
+                    ctime INTEGER NOT NULL,
+                    rdev INTEGER NOT NULL,
+                    target BLOB,
+                    doc INTEGER,
+                    manifest BLOB
+                );
+                CREATE INDEX nodes_by_doc ON nodes(doc);
+                CREATE TABLE entries (
+                    parent INTEGER NOT NULL,
+                    name BLOB NOT NULL,
+                    ino INTEGER NOT NULL,
+                    PRIMARY KEY (parent, name)
+                ) WITHOUT ROWID;
+                CREATE INDEX entries_by_ino ON entries(ino);
+                CREATE TABLE xattrs (
+                    ino INTEGER NOT NULL,
+                    name BLOB NOT NULL,
+                    value BLOB NOT NULL,
+                    PRIMARY KEY (ino, name)
+                ) WITHOUT ROWID;
+                CREATE TABLE versions (
+                    doc INTEGER NOT NULL,
+                    number INTEGER NOT NULL,
+                    time INTEGER NOT NULL,
+                    author INTEGER NOT NULL,
+                    size INTEGER NOT NULL,
+                    sha256 BLOB NOT NULL,
+                    summary TEXT,
+                    manifest BLOB NOT NULL,
+                    PRIMARY KEY (doc, number)
+                ) WITHOUT ROWID;
+                CREATE INDEX versions_by_manifest ON versions(manifest);
+                CREATE TABLE manifests (
+                    id BLOB PRIMARY KEY NOT NULL,
+                    size INTEGER NOT NULL,
+                    chunks BLOB NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import GRDB
+import NexusTypes
+
+/// Read access to the catalog inside one transaction or snapshot.
+public struct CatalogReader {
+    let db: Database
+
+    init(db: Database) { self.db = db }
+
+    // MARK: Namespace
+
+    public func node(_ inode: InodeNumber) throws -> NodeRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM nodes WHERE ino = ?", arguments: [Int64(bitPattern: inode.rawValue)])
+            .map(NodeRecord.init(row:))
+    }
+
+    public func entry(named name: FileName, in parent: InodeNumber) throws -> InodeNumber? {
+        try Int64.fetchOne(db, sql: "SELECT ino FROM entries WHERE parent = ? AND name = ?",
+                           arguments: [Int64(bitPattern: parent.rawValue), Data(name.bytes)])
+            .map { InodeNumber(UInt64(bitPattern: $0)) }
+    }
+
+    /// The entries of a folder in name-byte order, starting after `name` when given.
+    public func entries(in parent: InodeNumber, after name: FileName? = nil, limit: Int = -1) throws -> [EntryRecord] {
+        let rows: [Row]
+        if let name {
+            rows = try Row.fetchAll(db, sql: "SELECT * FROM entries WHERE parent = ? AND name > ? ORDER BY name LIMIT ?",
+                                    arguments: [Int64(bitPattern: parent.rawValue), Data(name.bytes), limit])
+        } else {
+            rows = try Row.fetchAll(db, sql: "SELECT * FROM entries WHERE parent = ? ORDER BY name LIMIT ?",
+                                    arguments: [Int64(bitPattern: parent.rawValue), limit])
+        }
+        return try rows.map(EntryRecord.init(row:))
+    }
+
+    /// Every name under which `inode` appears (several for hard links).
+    public func names(of inode: InodeNumber) throws -> [EntryRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM entries WHERE ino = ? ORDER BY parent, name",
+                         arguments: [Int64(bitPattern: inode.rawValue)]).map(EntryRecord.init(row:))
+    }
+
+    /// Follows `path` from the root without resolving symlinks.
+    public func resolve(_ path: RepositoryPath) throws -> InodeNumber? {
+        var current = InodeNumber.root
+        for component in path.components {
+            guard let next = try entry(named: component, in: current) else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    /// One path of `inode` from the root, for messages; nil for an unlinked node.
+    public func path(of inode: InodeNumber) throws -> RepositoryPath? {
+        var components: [FileName] = []
+        var current = inode
+        var seen = Set<InodeNumber>()
+        while current != .root {
+            guard seen.insert(current).inserted, let link = try names(of: current).first else { return nil }
+            components.append(link.name)
+            current = link.parent
+        }
+        return RepositoryPath(components: components.reversed())
+    }
+
+    public func xattrs(of inode: InodeNumber) throws -> [(name: [UInt8], value: [UInt8])] {
+        try Row.fetchAll(db, sql: "SELECT name, value FROM xattrs WHERE ino = ? ORDER BY name",
+                         arguments: [Int64(bitPattern: inode.rawValue)])
+            .map { (name: [UInt8]($0["name"] as Data), value: [UInt8]($0["value"] as Data)) }
+    }
+
+    // MARK: Versions and content
+
+    public func versions(of document: Int64) throws -> [VersionRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM versions WHERE doc = ? ORDER BY number", arguments: [document])
+            .map(VersionRecord.init(row:))
+    }
+
+    public func manifest(_ id: ManifestID) throws -> ContentManifest? {
+        guard let data = try Data.fetchOne(db, sql: "SELECT chunks FROM manifests WHERE id = ?", arguments: [Data(id.bytes)])
+        else { return nil }
+        return try ContentManifest(encoded: [UInt8](data))
+    }
+
+    /// Every manifest with its id, for integrity checks and garbage collection.
+    public func forEachManifest(_ body: (ManifestID, ContentManifest) throws -> Void) throws {
+        let cursor = try Row.fetchCursor(db, sql: "SELECT id, chunks FROM manifests")
+        while let row = try cursor.next() {
+            guard let id = ManifestID(bytes: [UInt8](row["id"] as Data)) else {
+                throw CatalogError(.corrupt, "manifest with an id of the wrong length")
+            }
+            try body(id, try ContentManifest(encoded: [UInt8](row["chunks"] as Data)))
+        }
+    }
+
+    /// Nodes and versions that refer to `manifest`.
+    public func users(of manifest: ManifestID) throws -> (nodes: [InodeNumber], versions: [(document: Int64, number: VersionNumber)]) {
+        let nodes = try Int64.fetchAll(db, sql: "SELECT ino FROM nodes WHERE manifest = ?", arguments: [Data(manifest.bytes)])
+            .map { InodeNumber(UInt64(bitPattern: $0)) }
+        let versions = try Row.fetchAll(db, sql: "SELECT doc, number FROM versions WHERE manifest = ?", arguments: [Data(manifest.bytes)])
+            .map { (document: $0["doc"] as Int64, number: VersionNumber($0["number"] as Int64)) }
+        return (nodes, versions)
+    }
+
+    /// A node currently holding `document`, to name a document in messages.
+    public func node(ofDocument document: Int64) throws -> InodeNumber? {
+        try Int64.fetchOne(db, sql: "SELECT ino FROM nodes WHERE doc = ? LIMIT 1", arguments: [document])
+            .map { InodeNumber(UInt64(bitPattern: $0)) }
+    }
+
+    // MARK: Chunk index
+
+    public func location(of blob: BlobID) throws -> ChunkLocation? {
+        try Row.fetchOne(db, sql: """
+            SELECT packs.name AS pack, offset, stored_length, raw_length, kind, flags
+            FROM chunks JOIN packs ON packs.id = chunks.pack WHERE chunks.id = ?
+            """, arguments: [Data(blob.bytes)]).map(ChunkLocation.init(row:))
+    }
+
+    public func containsBlob(_ blob: BlobID) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM chunks WHERE id = ?)", arguments: [Data(blob.bytes)]) ?? false
+    }
+
+    public func packs() throws -> [(name: PackName, length: Int64, blobCount: Int)] {
+        try Row.fetchAll(db, sql: "SELECT name, length, blob_count FROM packs ORDER BY name").compactMap { row in
+            guard let name = PackName(bytes: [UInt8](row["name"] as Data)) else { return nil }
+            return (name, row["length"], row["blob_count"])
+        }
+    }
+
+    public func blobs(inPack pack: PackName) throws -> [(id: BlobID, location: ChunkLocation)] {
+        try Row.fetchAll(db, sql: """
+            SELECT chunks.id AS id, packs.name AS pack, offset, stored_length, raw_length, kind, flags
+            FROM chunks JOIN packs ON packs.id = chunks.pack WHERE packs.name = ? ORDER BY offset
+            """, arguments: [Data(pack.bytes)]).map { row in
+            (BlobID(bytes: [UInt8](row["id"] as Data))!, try ChunkLocation(row: row))
+        }
+    }
+
+    // MARK: Bookkeeping
+
+    /// The sequence number of the last journal record this catalog contains.
+    public func journalSequence() throws -> UInt64 {
+        UInt64(try meta("journal_seq") ?? 0)
+    }
+
+    public func meta(_ key: String) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+    }
+
+    public func metaBytes(_ key: String) throws -> [UInt8]? {
+        try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]).map { [UInt8]($0) }
+    }
+
+    public func statistics() throws -> CatalogStatistics {
+        let row = try Row.fetchOne(db, sql: """
+            SELECT
+              (SELECT count(*) FROM nodes WHERE kind = \(NodeKind.regular.rawValue)) AS documents,
+              (SELECT count(*) FROM nodes WHERE kind = \(NodeKind.directory.rawValue)) AS folders,
+              (SELECT count(*) FROM versions) AS versions,
+              (SELECT coalesce(sum(size), 0) FROM versions) AS version_bytes,
+              (SELECT coalesce(sum(size), 0) FROM nodes WHERE kind = \(NodeKind.regular.rawValue)) AS current_bytes,
+              (SELECT coalesce(sum(length), 0) FROM packs) AS pack_bytes,
+              (SELECT count(*) FROM packs) AS packs,
+              (SELECT count(*) FROM chunks) AS chunks,
+              (SELECT coalesce(sum(raw_length), 0) FROM chunks) AS chunk_raw_bytes,
+              (SELECT coalesce(sum(stored_length), 0) FROM chunks) AS chunk_stored_bytes
+            """)!
+        return CatalogStatistics(
+            documents: row["documents"], folders: row["folders"], versions: row["versions"],
+            versionBytes: row["version_bytes"], currentBytes: row["current_bytes"],
+            packBytes: row["pack_bytes"], packs: row["packs"], chunks: row["chunks"],
+            chunkRawBytes: row["chunk_raw_bytes"], chunkStoredBytes: row["chunk_stored_bytes"])
+    }
+}
+
+/// Counts and byte totals over the whole catalog.
+public struct CatalogStatistics: Sendable, Equatable {
+    public var documents: Int
+    public var folders: Int
+    public var versions: Int
+    /// Sum of the sizes of all versions.
+    public var versionBytes: Int64
+    /// Sum of the current sizes of all documents.
+    public var currentBytes: Int64
+    public var packBytes: Int64
+    public var packs: Int
+    public var chunks: Int
+    /// Unique chunk bytes before compression.
+    public var chunkRawBytes: Int64
+    /// Unique chunk bytes as stored (compressed, framed, encrypted).
+    public var chunkStoredBytes: Int64
+}

@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+import NexusTypes
+
+extension NodeRecord {
+    init(row: Row) throws {
+        guard let kind = NodeKind(rawValue: UInt32(row["kind"] as Int64)) else {
+            throw CatalogError(.corrupt, "node \(row["ino"] as Int64) has an unknown kind")
+        }
+        self.init(
+            inode: InodeNumber(UInt64(bitPattern: row["ino"])), kind: kind,
+            permissions: UInt32(row["perm"] as Int64), uid: UInt32(row["uid"] as Int64), gid: UInt32(row["gid"] as Int64),
+            linkCount: UInt32(row["nlink"] as Int64), size: row["size"],
+            accessTime: FileTime(totalNanoseconds: row["atime"]), modificationTime: FileTime(totalNanoseconds: row["mtime"]),
+            changeTime: FileTime(totalNanoseconds: row["ctime"]), rdev: UInt64(bitPattern: row["rdev"]),
+            symlinkTarget: (row["target"] as Data?).map { [UInt8]($0) }, document: row["doc"],
+            manifest: (row["manifest"] as Data?).flatMap { ManifestID(bytes: [UInt8]($0)) })
+    }
+
+    var arguments: StatementArguments {
+        [Int64(bitPattern: inode.rawValue), Int64(kind.rawValue), Int64(permissions), Int64(uid), Int64(gid),
+         Int64(linkCount), size, accessTime.totalNanoseconds, modificationTime.totalNanoseconds,
+         changeTime.totalNanoseconds, Int64(bitPattern: rdev), symlinkTarget.map { Data($0) }, document,
+         manifest.map { Data($0.bytes) }]
+    }
+}
+
+extension EntryRecord {
+    init(row: Row) throws {
+        guard let name = FileName(bytes: [UInt8](row["name"] as Data)) else {
+            throw CatalogError(.corrupt, "entry in folder \(row["parent"] as Int64) has an invalid name")
+        }
+        self.init(parent: InodeNumber(UInt64(bitPattern: row["parent"])), name: name,
+                  inode: InodeNumber(UInt64(bitPattern: row["ino"])))
+    }
+}
+
+extension VersionRecord {
+    init(row: Row) throws {
+        guard let manifest = ManifestID(bytes: [UInt8](row["manifest"] as Data)) else {
+            throw CatalogError(.corrupt, "version \(row["number"] as Int64) of document \(row["doc"] as Int64) has a bad manifest id")
+        }
+        self.init(document: row["doc"], number: VersionNumber(row["number"] as Int64),
+                  time: FileTime(totalNanoseconds: row["time"]), author: UInt32(row["author"] as Int64),
+                  size: row["size"], sha256: [UInt8](row["sha256"] as Data), summary: row["summary"],
+                  manifest: manifest)
+    }
+}
+
+extension ChunkLocation {
+    init(row: Row) throws {
+        guard let pack = PackName(bytes: [UInt8](row["pack"] as Data)) else {
+            throw CatalogError(.corrupt, "chunk index names a pack with a bad name")
+        }
+        self.init(pack: pack, offset: row["offset"], storedLength: Int32(row["stored_length"] as Int64),
+                  rawLength: Int32(row["raw_length"] as Int64), kind: UInt8(row["kind"] as Int64),
+                  compressed: (row["flags"] as Int64) & 1 == 1)
+    }
+}

@@ -1,0 +1,93 @@
+import CryptoCore
+import Foundation
+import NexusTypes
+import Glibc
+
+/// A key file under `REPO/keys/`: the master secret wrapped (AES-256-GCM) by a
+/// key derived from a passphrase (Argon2id). The KDF parameters, salt and ids are
+/// authenticated as associated data.
+public struct KeyFile: Codable, Sendable {
+    public var version: Int
+    public var id: String
+    public var created: String
+    public var hostname: String
+    public var username: String
+    public var kdf: PassphraseKDF
+    var salt: String
+    var nonce: String
+    var wrapped: String
+
+    static let suffix = ".key"
+
+    private func associatedData(repositoryID: String) -> [UInt8] {
+        let parts = ["nexusfs key v\(version)", repositoryID, id, kdf.algorithm, "\(kdf.iterations)", "\(kdf.memoryKiB)",
+                     "\(kdf.parallelism)", salt]
+        return Array(parts.joined(separator: "|").utf8)
+    }
+
+    /// Wraps `master` under `passphrase` and writes a new key file; returns it.
+    static func create(master: SymmetricKey, passphrase: [UInt8], kdf: PassphraseKDF,
+                       repository: RepositoryConfig, at path: String) throws -> KeyFile {
+        let salt = SecureRandom.bytes(16)
+        let nonce = SecureRandom.bytes(AESGCM.nonceSize)
+        var file = KeyFile(version: 1, id: Hex.encode(SecureRandom.bytes(8)),
+                           created: ISO8601DateFormatter().string(from: Date()),
+                           hostname: ProcessInfo.processInfo.hostName, username: NSUserName(),
+                           kdf: kdf, salt: Hex.encode(salt), nonce: Hex.encode(nonce), wrapped: "")
+        let wrappingKey = try kdf.deriveKey(passphrase: passphrase, salt: salt)
+        file.wrapped = Hex.encode(try AESGCM.seal(master.bytes, key: wrappingKey, nonce: nonce,
+                                                  authenticating: file.associatedData(repositoryID: repository.id)))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try RepositoryLayout.writeAtomically([UInt8](try encoder.encode(file)) + [0x0a], to: filePath(id: file.id, repository: path))
+        return file
+    }
+
+    static func filePath(id: String, repository: String) -> String {
+        repository + "/" + RepositoryLayout.keys + "/" + id + suffix
+    }
+
+    /// Every key file of the repository; unreadable ones are skipped.
+    static func all(repositoryAt path: String) throws -> [KeyFile] {
+        let dir = path + "/" + RepositoryLayout.keys
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
+            throw RepositoryError(.notARepository, "\(path) is not a nexusfs repository: it has no keys folder")
+        }
+        return names.filter { $0.hasSuffix(suffix) }.sorted().compactMap { name in
+            guard let data = FileManager.default.contents(atPath: dir + "/" + name) else { return nil }
+            return try? JSONDecoder().decode(KeyFile.self, from: data)
+        }
+    }
+
+    /// The master secret, if `passphrase` opens this key.
+    func unwrap(passphrase: [UInt8], repositoryID: String) throws -> SymmetricKey? {
+        guard let salt = Hex.decode(salt), let nonce = Hex.decode(nonce), let wrapped = Hex.decode(wrapped) else {
+            throw RepositoryError(.integrity, "key file \(id) is damaged")
+        }
+        let wrappingKey = try kdf.deriveKey(passphrase: passphrase, salt: salt)
+        do {
+            return SymmetricKey(bytes: try AESGCM.open(wrapped, key: wrappingKey, nonce: nonce,
+                                                       authenticating: associatedData(repositoryID: repositoryID)))
+        } catch CryptoError.authenticationFailed {
+            return nil
+        }
+    }
+
+    /// Tries every key; the master secret and the key that opened.
+    static func unlockWithKey(repositoryAt path: String, repositoryID: String, passphrase: [UInt8]) throws -> (SymmetricKey, KeyFile) {
+        let files = try all(repositoryAt: path)
+        guard !files.isEmpty else {
+            throw RepositoryError(.notARepository, "repository \(path) has no key files")
+        }
+        for file in files {
+            if let master = try file.unwrap(passphrase: passphrase, repositoryID: repositoryID) {
+                return (master, file)
+            }
+        }
+        throw RepositoryError(.wrongPassphrase, "wrong passphrase for repository \(path)")
+    }
+
+    static func unlock(repositoryAt path: String, repositoryID: String, passphrase: [UInt8]) throws -> SymmetricKey {
+        try unlockWithKey(repositoryAt: path, repositoryID: repositoryID, passphrase: passphrase).0
+    }
+}

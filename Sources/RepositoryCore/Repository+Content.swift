@@ -1,0 +1,63 @@
+import BlobStorage
+import CatalogStore
+import CryptoCore
+import Glibc
+import NexusTypes
+
+/// The chunks of one stored content, with its size and SHA-256.
+struct StoredContent {
+    var manifest: ContentManifest
+    var sha256: [UInt8]
+    var size: Int64 { manifest.size }
+}
+
+extension Repository {
+    /// Chunks what `fd` reads into the blob store (new chunks only) and returns the manifest.
+    func storeContent(from fd: Int32, compressor: Compressor, progress: ((Int) -> Void)? = nil) throws -> StoredContent {
+        var stream = ChunkStream(chunker: chunker) { buffer in
+            while true {
+                let n = read(fd, buffer.baseAddress, buffer.count)
+                if n >= 0 { return n }
+                if errno != EINTR { throw RepositoryLayout.systemError("read", "a source file") }
+            }
+        }
+        var hasher = SHA256Hasher()
+        var chunks: [ContentManifest.Chunk] = []
+        while let chunk = try stream.next({ data -> ContentManifest.Chunk in
+            hasher.update(data)
+            let id = keys.blobKeys.id(of: data)
+            if try !catalog.read({ try $0.containsBlob(id) }) {
+                try store.add(id: id, kind: .data, plaintext: data, compressor: compressor)
+            }
+            progress?(data.count)
+            return ContentManifest.Chunk(id: id, length: UInt32(data.count))
+        }) {
+            chunks.append(chunk)
+        }
+        return StoredContent(manifest: ContentManifest(chunks: chunks), sha256: hasher.finalize())
+    }
+
+    /// Reads one blob's plaintext, wherever it is.
+    func readBlob(_ id: BlobID, compressor: Compressor) throws -> [UInt8] {
+        if let location = try catalog.read({ try $0.location(of: id) }) {
+            return try store.read(id, from: (location.pack, try location.packEntry(id: id)), compressor: compressor)
+        }
+        return try store.read(id, from: nil, compressor: compressor)
+    }
+
+    /// Streams a content's bytes, chunk by chunk.
+    func readContent(_ manifest: ContentManifest, compressor: Compressor, _ body: ([UInt8]) throws -> Void) throws {
+        for chunk in manifest.chunks {
+            let bytes = try readBlob(chunk.id, compressor: compressor)
+            guard bytes.count == Int(chunk.length) else {
+                throw RepositoryError(.integrity, "chunk \(chunk.id.short) has \(bytes.count) bytes, the manifest says \(chunk.length)")
+            }
+            try body(bytes)
+        }
+    }
+
+    /// The manifest id of a content (SHA-256 of its encoding).
+    func manifestID(of manifest: ContentManifest) -> ManifestID {
+        ManifestID(bytes: SHA256Hasher.hash(manifest.encoded))!
+    }
+}

@@ -1,0 +1,133 @@
+/// The repository: config, keys, catalog and blob store composed; import and
+/// export, check, stats and recover.
+import BlobStorage
+import CatalogStore
+import CryptoCore
+import Foundation
+import Logging
+import NexusTypes
+
+/// An unlocked repository: its config, keys, catalog and blob store.
+///
+/// Thread-safe: the catalog serializes writes, the blob store its packs.
+public final class Repository: Sendable {
+    public let path: String
+    public let config: RepositoryConfig
+    public let catalog: Catalog
+    public let store: BlobStore
+    public let stateDirectory: String
+    let keys: RepositoryKeys
+    let chunker: Chunker
+    let logger: Logger
+    let journal: JournalWriter
+
+    /// The catalog file of a repository with id `id` under `stateRoot`.
+    public static func catalogPath(stateRoot: String, id: String) -> String {
+        stateRoot + "/" + id + "/catalog.db"
+    }
+
+    /// Where live catalogs are kept unless told otherwise: `$NEXUSFS_STATE_DIR`,
+    /// else `$XDG_STATE_HOME/nexusfs`, else `~/.local/state/nexusfs`.
+    public static var defaultStateRoot: String {
+        let env = ProcessInfo.processInfo.environment
+        if let dir = env["NEXUSFS_STATE_DIR"], !dir.isEmpty { return dir }
+        if let xdg = env["XDG_STATE_HOME"], !xdg.isEmpty { return xdg + "/nexusfs" }
+        return NSHomeDirectory() + "/.local/state/nexusfs"
+    }
+
+    private init(path: String, config: RepositoryConfig, keys: RepositoryKeys, stateRoot: String,
+                 createCatalog: Bool, logger: Logger) throws {
+        self.path = path
+        self.config = config
+        self.keys = keys
+        self.logger = logger
+        stateDirectory = stateRoot + "/" + config.id
+        chunker = Chunker(parameters: config.chunker, gear: keys.gear)
+        store = try BlobStore(directory: path + "/" + RepositoryLayout.packs, keys: keys.blobKeys)
+        let journal = JournalWriter(store: store, keys: keys.blobKeys)
+        self.journal = journal
+        try RepositoryLayout.makeDirectory(stateDirectory)
+        let catalogPath = Self.catalogPath(stateRoot: stateRoot, id: config.id)
+        do {
+            catalog = try Catalog(path: catalogPath, create: createCatalog, journal: { record, writer in
+                try journal.append(record, indexingInto: writer)
+            })
+        } catch let error as CatalogError where error.code == .notFound {
+            throw RepositoryError(.catalogMissing,
+                                  "no catalog for repository \(path) at \(catalogPath); run `nexusfs recover \(path)` to rebuild it from the repository")
+        }
+    }
+
+    /// Creates a new, empty repository at `path` protected by `passphrase`.
+    public static func create(at path: String, passphrase: [UInt8], kdf: PassphraseKDF = .interactive,
+                              chunker: ChunkerParameters = .default, stateRoot: String = defaultStateRoot,
+                              logger: Logger = Logger(label: "nexusfs")) throws -> Repository {
+        let id = try RepositoryLayout.initialize(at: path)
+        let master = SymmetricKey.random(byteCount: RepositoryKeys.masterLength)
+        let repoConfig = RepositoryConfig(id: id, chunker: chunker)
+        let keys = try RepositoryKeys(master: master, repositoryID: repoConfig.id)
+        try RepositoryLayout.writeConfig(repoConfig, keys: keys, at: path)
+        _ = try KeyFile.create(master: master, passphrase: passphrase, kdf: kdf, repository: repoConfig, at: path)
+        let stateDir = stateRoot + "/" + repoConfig.id
+        try? FileManager.default.removeItem(atPath: stateDir)
+        let repo = try Repository(path: path, config: repoConfig, keys: keys, stateRoot: stateRoot,
+                                  createCatalog: true, logger: logger)
+        try repo.catalog.write { writer in
+            try writer.setMeta("repository_id", bytes: Array(repoConfig.id.utf8))
+            if try writer.reader.node(.root) == nil {
+                let now = FileTime.now
+                try writer.insertNode(NodeRecord(inode: .root, kind: .directory, permissions: 0o755, uid: getuid(),
+                                                 gid: getgid(), linkCount: 2, accessTime: now, modificationTime: now,
+                                                 changeTime: now))
+            }
+        }
+        try repo.checkpoint()
+        return repo
+    }
+
+    /// Unlocks the repository at `path` with `passphrase`, rolling the catalog forward
+    /// over anything the blob store holds that it does not.
+    public static func open(at path: String, passphrase: [UInt8], stateRoot: String = defaultStateRoot,
+                            logger: Logger = Logger(label: "nexusfs")) throws -> Repository {
+        let (config, keys) = try unlock(at: path, passphrase: passphrase)
+        let repo = try Repository(path: path, config: config, keys: keys, stateRoot: stateRoot,
+                                  createCatalog: false, logger: logger)
+        try repo.verifyCatalogIdentity()
+        try repo.rollForward()
+        return repo
+    }
+
+    /// Reads the config and finds the key that `passphrase` opens.
+    static func unlock(at path: String, passphrase: [UInt8]) throws -> (RepositoryConfig, RepositoryKeys) {
+        let sealed = try RepositoryLayout.readConfig(at: path)
+        let master = try KeyFile.unlock(repositoryAt: path, repositoryID: sealed.config.id, passphrase: passphrase)
+        let keys = try RepositoryKeys(master: master, repositoryID: sealed.config.id)
+        try sealed.verify(with: keys)
+        return (sealed.config, keys)
+    }
+
+    private func verifyCatalogIdentity() throws {
+        let stored = try catalog.read { try $0.metaBytes("repository_id") }
+        guard let stored, String(decoding: stored, as: UTF8.self) == config.id else {
+            throw RepositoryError(.catalogMissing,
+                                  "the catalog at \(catalog.path) belongs to another repository; run `nexusfs recover \(path)`")
+        }
+    }
+
+    /// Makes everything durable and closes the catalog.
+    public func close() throws {
+        try store.flush()
+        try indexSealedPacks()
+        try checkpointIfDue(force: false)
+        try catalog.close()
+    }
+}
+
+extension FileTime {
+    /// The current time.
+    public static var now: FileTime {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return FileTime(seconds: Int64(ts.tv_sec), nanoseconds: Int64(ts.tv_nsec))
+    }
+}

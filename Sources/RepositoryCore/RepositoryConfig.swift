@@ -1,0 +1,91 @@
+import BlobStorage
+import CryptoCore
+import Foundation
+import NexusTypes
+
+/// The parameters of a repository, fixed at `init`; authenticated with a key
+/// derived from the master secret.
+public struct RepositoryConfig: Codable, Sendable, Equatable {
+    /// The repository format this build writes (docs/repository-format.md).
+    public static let currentVersion = 1
+
+    public var version: Int
+    /// 32 hex digits, random.
+    public var id: String
+    public var created: String
+    public var chunker: ChunkerParameters
+    public var cipher: String
+    public var blobID: String
+    public var compression: String
+    public var packSize: UInt64
+
+    init(id: String, chunker: ChunkerParameters) {
+        version = Self.currentVersion
+        self.id = id
+        created = ISO8601DateFormatter().string(from: Date())
+        self.chunker = chunker
+        cipher = "aes-256-gcm"
+        blobID = "hmac-sha256"
+        compression = "zstd"
+        packSize = BlobStore.targetPackSize
+    }
+}
+
+/// The config file: the config's JSON, and its MAC, which only the key holder can check.
+struct SealedConfig {
+    private struct File: Codable {
+        var nexusfs: String
+        var version: Int
+        var config: String
+        var mac: String
+    }
+
+    static let marker = "nexusfs repository"
+
+    let config: RepositoryConfig
+    private let body: [UInt8]
+    private let mac: [UInt8]
+
+    init(config: RepositoryConfig, keys: RepositoryKeys) throws {
+        self.config = config
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        body = [UInt8](try encoder.encode(config))
+        mac = HMACSHA256.authenticationCode(for: body, key: keys.config)
+    }
+
+    init(decoding bytes: [UInt8], path: String) throws {
+        guard let file = try? JSONDecoder().decode(File.self, from: Data(bytes)), file.nexusfs == Self.marker else {
+            throw RepositoryError(.notARepository, "\(path) is not a nexusfs repository: its config file is not one")
+        }
+        guard file.version == RepositoryConfig.currentVersion else {
+            throw RepositoryError(.notARepository,
+                                  "\(path) has repository format \(file.version); this nexusfs reads format \(RepositoryConfig.currentVersion)")
+        }
+        guard let body = Data(base64Encoded: file.config), let mac = Hex.decode(file.mac),
+              let config = try? JSONDecoder().decode(RepositoryConfig.self, from: body) else {
+            throw RepositoryError(.integrity, "the config file of \(path) is damaged")
+        }
+        guard config.version == file.version else {
+            throw RepositoryError(.integrity, "the config file of \(path) disagrees with itself about its version")
+        }
+        try config.chunker.validate()
+        self.config = config
+        self.body = [UInt8](body)
+        self.mac = mac
+    }
+
+    func encoded() throws -> [UInt8] {
+        let file = File(nexusfs: Self.marker, version: config.version, config: Data(body).base64EncodedString(), mac: Hex.encode(mac))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return [UInt8](try encoder.encode(file)) + [0x0a]
+    }
+
+    /// Checks the MAC once the keys are known.
+    func verify(with keys: RepositoryKeys) throws {
+        guard constantTimeEquals(HMACSHA256.authenticationCode(for: body, key: keys.config), mac) else {
+            throw RepositoryError(.integrity, "the repository config fails authentication: it was changed or damaged")
+        }
+    }
+}

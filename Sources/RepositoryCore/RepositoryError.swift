@@ -1,0 +1,62 @@
+import BlobStorage
+import CatalogStore
+import CryptoCore
+
+/// Errors of the repository layer; each code has its own exit status in the CLI.
+public struct RepositoryError: Error, CustomStringConvertible, Sendable {
+    public enum Code: Sendable, Equatable {
+        /// The path is not a nexusfs repository, or of a format version this build cannot read.
+        case notARepository
+        /// No key opens with the passphrase given.
+        case wrongPassphrase
+        /// Damaged or tampered data: authentication failures, truncation, dangling references.
+        case integrity
+        /// The live catalog is missing or belongs elsewhere; `recover` rebuilds it.
+        case catalogMissing
+        /// The disk is full; nothing committed was lost.
+        case noSpace
+        /// A path inside the repository does not exist.
+        case notFound
+        /// An argument does not make sense (a path that is not a folder, and so on).
+        case invalidArgument
+        /// Another process holds the repository.
+        case locked
+        /// Anything else.
+        case failed
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// Translates lower layers' errors, keeping their message and adding `context`.
+    static func wrap(_ error: any Error, _ context: String) -> RepositoryError {
+        switch error {
+        case let error as RepositoryError:
+            return error
+        case let error as BlobStoreError:
+            let code: Code = switch error.code {
+            case .corrupt: .integrity
+            case .noSpace: .noSpace
+            case .notFound: .integrity
+            case .io: .failed
+            }
+            return RepositoryError(code, "\(context): \(error.message)")
+        case let error as CatalogError:
+            return RepositoryError(error.code == .corrupt ? .integrity : .failed, "\(context): \(error)")
+        case let error as CryptoError:
+            return RepositoryError(error == .authenticationFailed ? .integrity : .failed, "\(context): \(error)")
+        default:
+            if "\(error)".contains("SQLITE_FULL") || "\(error)".contains("disk is full") {
+                return RepositoryError(.noSpace, "\(context): no space left on device (\(error))")
+            }
+            return RepositoryError(.failed, "\(context): \(error)")
+        }
+    }
+}
