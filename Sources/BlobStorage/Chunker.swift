@@ -91,7 +91,7 @@ public struct Chunker: Sendable {
 
     /// The mask with `oneBits` bits set, spread over bits 4...47 as in the FastCDC paper and its
     /// reference implementations; spread bits make the cut depend on a window of up to 48 bytes.
-    static func mask(ofOneBits oneBits: Int) -> UInt64 {
+    private static func mask(ofOneBits oneBits: Int) -> UInt64 {
         precondition(masks.indices.contains(oneBits) && masks[oneBits] != 0, "no mask with \(oneBits) bits")
         return masks[oneBits]
     }

@@ -4,6 +4,9 @@ import NexusTypes
 /// Walks a local directory tree through directory descriptors and *at() calls, so names are
 /// byte-exact and no symlink below the root is ever followed.
 ///
+/// Files and directories are opened with O_NOATIME where allowed, so walking leaves their
+/// access times alone; reading a symlink's target may update its access time (relatime),
+/// which Linux offers no flag to avoid.
 /// Not thread-safe: one walk at a time. Holds one descriptor per directory level of the walk.
 public final class LocalTreeReader {
     /// The root path bytes as given.

@@ -64,6 +64,10 @@ public struct KeyFile: Codable, Sendable {
         guard let salt = Hex.decode(salt), let nonce = Hex.decode(nonce), let wrapped = Hex.decode(wrapped) else {
             throw RepositoryError(.integrity, "key file \(id) is damaged")
         }
+        // A damaged or hostile key file must not make unlocking allocate without bound.
+        guard kdf.memoryKiB <= 4 << 20, kdf.iterations <= 64, kdf.parallelism <= 64 else {
+            throw RepositoryError(.integrity, "key file \(id) asks for unreasonable Argon2id parameters")
+        }
         let wrappingKey = try kdf.deriveKey(passphrase: passphrase, salt: salt)
         do {
             return SymmetricKey(bytes: try AESGCM.open(wrapped, key: wrappingKey, nonce: nonce,

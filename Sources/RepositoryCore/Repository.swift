@@ -35,7 +35,7 @@ public final class Repository: Sendable {
         return NSHomeDirectory() + "/.local/state/nexusfs"
     }
 
-    private init(path: String, config: RepositoryConfig, keys: RepositoryKeys, stateRoot: String,
+    init(path: String, config: RepositoryConfig, keys: RepositoryKeys, stateRoot: String,
                  createCatalog: Bool, logger: Logger) throws {
         self.path = path
         self.config = config

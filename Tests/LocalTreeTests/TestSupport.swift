@@ -105,13 +105,16 @@ func readAll(_ fd: Int32) throws -> [UInt8] {
     }
 }
 
-/// Copies `source` to `destination` with a reader and a writer, as an exporter would.
-func copyTree(from source: [UInt8], to destination: [UInt8]) throws -> [LocalTreeError] {
+/// Copies `source` to `destination` with a reader and a writer, as an exporter would;
+/// returns the metadata the copy was made from.
+func copyTree(from source: [UInt8], to destination: [UInt8]) throws -> (seen: [RepositoryPath: LocalMetadata], errors: [LocalTreeError]) {
     let writer = try LocalTreeWriter(root: destination)
     var firstName: [UInt64: RepositoryPath] = [:]
+    var seen: [RepositoryPath: LocalMetadata] = [:]
     var errors: [LocalTreeError] = []
     try LocalTreeReader(root: source).walk({ entry, open in
         let metadata = entry.metadata
+        seen[entry.path] = metadata
         switch metadata.kind {
         case .directory:
             try writer.makeDirectory(entry.path, metadata: metadata, xattrs: entry.xattrs)
@@ -138,5 +141,5 @@ func copyTree(from source: [UInt8], to destination: [UInt8]) throws -> [LocalTre
         }
     }, onError: { errors.append($0) })
     try writer.finish()
-    return errors
+    return (seen, errors)
 }

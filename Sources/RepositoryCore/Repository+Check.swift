@@ -1,0 +1,142 @@
+import BlobStorage
+import CatalogStore
+import CryptoCore
+import NexusTypes
+
+/// What `check` found. Errors are damage; garbage is harmless leftovers that gc removes.
+public struct CheckReport: Sendable, Codable {
+    public var packs = 0
+    public var blobs = 0
+    public var bytesRead: Int64 = 0
+    public var errors: [String] = []
+    public var garbage: [String] = []
+    /// Documents and versions whose content is damaged or missing, by path.
+    public var affected: [String] = []
+
+    public var isClean: Bool { errors.isEmpty }
+}
+
+extension Repository {
+    /// Checks the repository's structure: packs against the index, every reference
+    /// against what it refers to. With `readData`, also reads and authenticates every
+    /// byte of every pack.
+    public func check(readData: Bool, progress: ProgressHandler? = nil) throws -> CheckReport {
+        var report = CheckReport()
+        var damaged = Set<BlobID>()
+        let indexedPacks = try catalog.read { try $0.packs() }
+        let onDisk = Set(try store.packNames())
+        var state = Progress(totalItems: indexedPacks.count, totalBytes: indexedPacks.reduce(0) { $0 + $1.length },
+                             current: "packs")
+        let compressor = Compressor()
+
+        for pack in indexedPacks {
+            let indexed = try catalog.read { try $0.blobs(inPack: pack.name) }
+            defer {
+                state.items += 1
+                state.bytes += pack.length
+                progress?(state)
+            }
+            report.packs += 1
+            guard onDisk.contains(pack.name) else {
+                report.errors.append("pack \(pack.name) is missing: \(indexed.count) blobs lost")
+                damaged.formUnion(indexed.map(\.id))
+                continue
+            }
+            let toc: [PackEntry]
+            do {
+                toc = try store.tableOfContents(of: pack.name)
+            } catch {
+                report.errors.append("\(error)")
+                damaged.formUnion(indexed.map(\.id))
+                continue
+            }
+            let byID = Dictionary(toc.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            for blob in indexed {
+                guard let entry = byID[blob.id], entry.offset == UInt64(blob.location.offset),
+                      entry.frameLength == UInt32(blob.location.storedLength) else {
+                    report.errors.append("pack \(pack.name) does not hold blob \(blob.id.short) where the index says")
+                    damaged.insert(blob.id)
+                    continue
+                }
+            }
+            if let gap = Self.coverageGap(toc, length: pack.length) {
+                report.errors.append("pack \(pack.name): \(gap)")
+            }
+            guard readData else { continue }
+            for entry in toc {
+                report.blobs += 1
+                do {
+                    let plain = try store.read(entry.id, from: (pack.name, entry), compressor: compressor)
+                    report.bytesRead += Int64(entry.frameLength)
+                    if entry.kind == .data || entry.kind == .journal || entry.kind == .checkpoint,
+                       keys.blobKeys.id(of: plain) != entry.id {
+                        report.errors.append("pack \(pack.name): blob \(entry.id.short) decrypts to content with another id")
+                        damaged.insert(entry.id)
+                    }
+                } catch {
+                    report.errors.append("\(error)")
+                    damaged.insert(entry.id)
+                }
+            }
+        }
+        for name in onDisk.subtracting(indexedPacks.map(\.name)) {
+            report.garbage.append("pack \(name) is not in the index (written by an interrupted operation; gc removes it)")
+        }
+        for stray in try store.strayFiles() {
+            report.garbage.append("\(stray) is an unfinished pack (gc removes it)")
+        }
+        try checkReferences(&report, damaged: damaged)
+        return report
+    }
+
+    /// Frames must tile the pack from the header to the table of contents, so that
+    /// every byte is covered by something authenticated.
+    static func coverageGap(_ toc: [PackEntry], length: Int64) -> String? {
+        var expected = UInt64(24)
+        for entry in toc.sorted(by: { $0.offset < $1.offset }) {
+            guard entry.offset == expected else { return "unaccounted bytes at \(expected)" }
+            expected += UInt64(entry.frameLength)
+        }
+        return expected <= UInt64(length) ? nil : "frames run past the end of the pack"
+    }
+
+    /// Every manifest's chunks are indexed and intact; every node and version has its manifest.
+    private func checkReferences(_ report: inout CheckReport, damaged: Set<BlobID>) throws {
+        var referenced = Set<BlobID>()
+        var bad: [ManifestID] = []
+        try catalog.read { reader in
+            try reader.forEachManifest { id, manifest in
+                var broken = false
+                for chunk in manifest.chunks {
+                    referenced.insert(chunk.id)
+                    if damaged.contains(chunk.id) {
+                        broken = true
+                    } else if try !reader.containsBlob(chunk.id) {
+                        report.errors.append("chunk \(chunk.id.short) is referenced but in no pack")
+                        broken = true
+                    }
+                }
+                if broken { bad.append(id) }
+            }
+            for id in bad {
+                let users = try reader.users(of: id)
+                for inode in users.nodes {
+                    report.affected.append("\(try reader.path(of: inode)?.description ?? "inode \(inode)") (current content)")
+                }
+                for version in users.versions {
+                    let name = try reader.node(ofDocument: version.document).flatMap { try reader.path(of: $0) }
+                    report.affected.append("\(name?.description ?? "document \(version.document)") version \(version.number)")
+                }
+            }
+            let stats = try reader.statistics()
+            let unreferenced = max(0, stats.chunks - referenced.count)
+            if unreferenced > 0 {
+                report.garbage.append("\(unreferenced) blobs are not referenced by any document (journal, checkpoints and garbage)")
+            }
+        }
+        report.affected.sort()
+        if !report.affected.isEmpty {
+            report.errors.append("\(report.affected.count) documents or versions have damaged content")
+        }
+    }
+}

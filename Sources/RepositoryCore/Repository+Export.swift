@@ -1,0 +1,125 @@
+import BlobStorage
+import CatalogStore
+import Glibc
+import LocalTree
+import NexusTypes
+
+/// What an export wrote.
+public struct ExportSummary: Sendable {
+    public var folders = 0
+    public var documents = 0
+    public var links = 0
+    public var others = 0
+    public var bytes: Int64 = 0
+    /// Owner changes skipped because the exporter is not root.
+    public var ownersNotSet = 0
+}
+
+extension Repository {
+    /// Writes the folder (or document) at `path` and everything below it into the local
+    /// directory `destination`, with modes, owners (as root), times, hard links and xattrs.
+    public func exportTree(_ path: RepositoryPath, to destination: String,
+                           progress: ProgressHandler? = nil) throws -> ExportSummary {
+        guard let top = try catalog.read({ try $0.resolve(path) }), let topNode = try catalog.read({ try $0.node(top) }) else {
+            throw RepositoryError(.notFound, "\(path) does not exist in repository \(self.path)")
+        }
+        var summary = ExportSummary()
+        var state = Progress(current: path.description)
+        let writer: LocalTreeWriter
+        do {
+            writer = try LocalTreeWriter(root: Array(destination.utf8))
+        } catch {
+            throw RepositoryError(error.isNoSpace ? .noSpace : .failed, "cannot export to \(destination): \(error)")
+        }
+        let compressor = Compressor()
+        var written: [InodeNumber: RepositoryPath] = [:]
+
+        func emit(_ inode: InodeNumber, _ node: NodeRecord, at local: RepositoryPath) throws {
+            let xattrs = try catalog.read { try $0.xattrs(of: inode) }
+            if node.kind != .directory, node.linkCount > 1, let first = written[inode] {
+                try writer.makeHardLink(local, to: first)
+                summary.links += 1
+                return
+            }
+            switch node.kind {
+            case .directory:
+                try writer.makeDirectory(local, metadata: node.localMetadata, xattrs: xattrs)
+                summary.folders += 1
+                let children = try catalog.read { try $0.entries(in: inode) }
+                for child in children {
+                    guard let childNode = try catalog.read({ try $0.node(child.inode) }) else {
+                        throw RepositoryError(.integrity, "\(local.appending(child.name)) has no node in the catalog")
+                    }
+                    try emit(child.inode, childNode, at: local.appending(child.name))
+                }
+            case .regular:
+                let manifest = try node.manifest.map { id in
+                    guard let manifest = try catalog.read({ try $0.manifest(id) }) else {
+                        throw RepositoryError(.integrity, "the content of \(local) is missing from the catalog")
+                    }
+                    return manifest
+                } ?? ContentManifest(chunks: [])
+                try writer.makeFile(local, metadata: node.localMetadata, xattrs: xattrs) { fd in
+                    try readContent(manifest, compressor: compressor) { bytes in
+                        try bytes.withUnsafeBytes { try LocalIO.writeFully(fd: fd, $0, path: local.bytes) }
+                        state.bytes += Int64(bytes.count)
+                        progress?(state)
+                    }
+                }
+                summary.documents += 1
+                summary.bytes += manifest.size
+            case .symlink:
+                try writer.makeSymlink(local, target: node.symlinkTarget ?? [], metadata: node.localMetadata)
+                summary.others += 1
+            default:
+                try writer.makeSpecial(local, metadata: node.localMetadata)
+                try writer.setXattrs(local, xattrs)
+                summary.others += 1
+            }
+            if node.linkCount > 1 { written[inode] = local }
+            state.items += 1
+            state.current = local.description
+            progress?(state)
+        }
+
+        do {
+            if topNode.kind == .directory {
+                try emit(top, topNode, at: .root)
+            } else {
+                try writer.makeDirectory(.root, metadata: LocalMetadata.folder)
+                try emit(top, topNode, at: RepositoryPath(components: [path.lastName!]))
+            }
+            try writer.finish()
+        } catch let error as LocalTreeError {
+            throw RepositoryError(error.isNoSpace ? .noSpace : .failed, "export to \(destination) failed: \(error)")
+        } catch {
+            throw RepositoryError.wrap(error, "export to \(destination) failed")
+        }
+        summary.ownersNotSet = writer.skippedOwnerChanges
+        return summary
+    }
+}
+
+extension NodeRecord {
+    var localMetadata: LocalMetadata {
+        LocalMetadata(kind: kind, permissions: permissions, uid: uid, gid: gid, size: size, accessTime: accessTime,
+                      modificationTime: modificationTime, changeTime: changeTime, device: 0, inode: inode.rawValue,
+                      linkCount: UInt64(linkCount), rdev: rdev)
+    }
+}
+
+extension LocalMetadata {
+    /// A plain folder for a destination that has no metadata of its own in the repository.
+    static var folder: LocalMetadata {
+        let now = FileTime.now
+        return LocalMetadata(kind: .directory, permissions: 0o755, uid: getuid(), gid: getgid(), size: 0, accessTime: now,
+                             modificationTime: now, changeTime: now, device: 0, inode: 0, linkCount: 2, rdev: 0)
+    }
+}
+
+extension Error {
+    var isNoSpace: Bool {
+        if let error = self as? LocalTreeError { return error.errno == ENOSPC || error.errno == EDQUOT }
+        return false
+    }
+}
