@@ -151,21 +151,28 @@ public final class LocalTreeWriter {
     }
 
     /// Applies directory owners, permissions and times, deepest directories first, so that
-    /// no later step changes them. Call once, after everything else is written.
+    /// no later step changes them. Call once, after everything else is written. A directory
+    /// that fails does not stop the others; the first failure is thrown at the end.
     public func finish() throws {
         let directories = pendingDirectories.sorted { $0.path.components.count > $1.path.components.count }
         pendingDirectories = []
+        var firstError: (any Error)?
         for (path, metadata) in directories {
-            try withParent(of: path) { parent, name in
-                let fd = SystemCalls.openForReading(parent, name, flags: O_DIRECTORY)
-                guard fd >= 0 else { throw LocalTreeError.last("open", fullPath(path)) }
-                defer { close(fd) }
-                try applyMetadata(metadata, toOpen: fd, at: path)
+            do {
+                try withParent(of: path) { parent, name in
+                    let fd = SystemCalls.openForReading(parent, name, flags: O_DIRECTORY)
+                    guard fd >= 0 else { throw LocalTreeError.last("open", fullPath(path)) }
+                    defer { close(fd) }
+                    try applyMetadata(metadata, toOpen: fd, at: path)
+                }
+            } catch {
+                firstError = firstError ?? error
             }
         }
         if let cached = cachedParent {
             close(cached.descriptor)
             cachedParent = nil
         }
+        if let error = firstError { throw error }
     }
 }

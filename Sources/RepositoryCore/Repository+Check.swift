@@ -25,7 +25,7 @@ extension Repository {
         var damaged = Set<BlobID>()
         let indexedPacks = try catalog.read { try $0.packs() }
         let onDisk = Set(try store.packNames())
-        var state = Progress(totalItems: indexedPacks.count, totalBytes: indexedPacks.reduce(0) { $0 + $1.length },
+        var state = OperationProgress(totalItems: indexedPacks.count, totalBytes: indexedPacks.reduce(0) { $0 + $1.length },
                              current: "packs")
         let compressor = Compressor()
 

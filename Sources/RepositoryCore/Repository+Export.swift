@@ -24,7 +24,7 @@ extension Repository {
             throw RepositoryError(.notFound, "\(path) does not exist in repository \(self.path)")
         }
         var summary = ExportSummary()
-        var state = Progress(current: path.description)
+        var state = OperationProgress(current: path.description)
         let writer: LocalTreeWriter
         do {
             writer = try LocalTreeWriter(root: Array(destination.utf8))

@@ -22,7 +22,7 @@ extension Repository {
             throw RepositoryError(.invalidArgument, "cannot import \(source): \(error)")
         }
         var importer = TreeImporter(repository: self, destination: destination)
-        var state = Progress(current: source)
+        var state = OperationProgress(current: source)
         let compressor = Compressor()
         do {
             try reader.walk({ entry, open in

@@ -43,7 +43,7 @@ extension Repository {
         var checkpoint: (sequence: UInt64, manifest: ContentManifest)?
         var indexed: [SealedPack] = []
         let names = try scratch.store.packNames()
-        var state = Progress(totalItems: names.count, current: "reading packs")
+        var state = OperationProgress(totalItems: names.count, current: "reading packs")
         for name in names {
             let sealed: SealedPack
             do {

@@ -38,6 +38,8 @@ struct LocalTreeRoundTripTests {
             let linkB = copied.entries.first { $0.entry.path == path("link-b") }?.entry.metadata
             #expect(linkA?.inode == linkB?.inode && linkA?.linkCount == 2)
 
+            #expect(try openDescriptors(under: scratch).isEmpty)
+
             let diff = try run("/usr/bin/diff", [
                 "-r", "--no-dereference", "--exclude=fifo", "--exclude=chardev",
                 String(decoding: source, as: UTF8.self), String(decoding: copy, as: UTF8.self),

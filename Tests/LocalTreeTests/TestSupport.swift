@@ -38,10 +38,20 @@ func withScratchDirectory<T>(tmpfsBytes: Int? = nil, _ body: ([UInt8]) throws ->
     if let size = tmpfsBytes {
         try check(mount("tmpfs", cString(directory), "tmpfs", 0, "size=\(size),mode=755"), "mount", directory)
     }
-    defer { if tmpfsBytes != nil { umount2(cString(directory), 0) } }
+    defer { if tmpfsBytes != nil { unmount(directory) } }
     // Readable to others, for the tests that drop the file system uid.
     try check(chmod(cString(directory), 0o755), "chmod", directory)
     return try body(directory)
+}
+
+/// Unmounts `directory`, waiting out a moment of EBUSY (a child process forked by a parallel
+/// test holds every descriptor until it execs) and detaching lazily as a last resort.
+private func unmount(_ directory: [UInt8]) {
+    for _ in 0..<100 {
+        if umount2(cString(directory), 0) == 0 || errno != EBUSY { return }
+        usleep(10_000)
+    }
+    umount2(cString(directory), Int32(MNT_DETACH))
 }
 
 /// Runs a program; returns its exit status and standard output.
@@ -142,4 +152,22 @@ func copyTree(from source: [UInt8], to destination: [UInt8]) throws -> (seen: [R
     }, onError: { errors.append($0) })
     try writer.finish()
     return (seen, errors)
+}
+
+/// This process's open descriptors that refer to something under `directory`.
+func openDescriptors(under directory: [UInt8]) throws -> [[UInt8]] {
+    guard let listing = opendir("/proc/self/fd") else { throw CallFailed(call: "opendir", path: [], code: errno) }
+    defer { closedir(listing) }
+    var found: [[UInt8]] = []
+    while let record = readdir(listing) {
+        let name = withUnsafeBytes(of: record.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+        var target = [UInt8](repeating: 0, count: 4096)
+        let count = target.withUnsafeMutableBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { readlink(cString(bytes("/proc/self/fd/") + name), $0.baseAddress!, 4096) }
+        }
+        if count > 0, Array(target[..<count]).starts(with: directory + [UInt8(ascii: "/")]) || Array(target[..<count]) == directory {
+            found.append(Array(target[..<count]))
+        }
+    }
+    return found
 }

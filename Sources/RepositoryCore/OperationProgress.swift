@@ -1,5 +1,5 @@
 /// Progress of a long operation, for the command line to show.
-public struct Progress: Sendable {
+public struct OperationProgress: Sendable {
     public var items: Int
     public var totalItems: Int?
     public var bytes: Int64
@@ -16,7 +16,7 @@ public struct Progress: Sendable {
 }
 
 /// Receives progress; called often, so it should throttle what it prints.
-public typealias ProgressHandler = (Progress) -> Void
+public typealias ProgressHandler = (OperationProgress) -> Void
 
 /// What an import did.
 public struct ImportSummary: Sendable {

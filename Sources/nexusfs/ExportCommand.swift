@@ -1,0 +1,40 @@
+import ArgumentParser
+import NexusTypes
+import RepositoryCore
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Write the current state of the repository (or a part) to a local directory.")
+
+    @OptionGroup var options: RepositoryOptions
+
+    @Argument(help: "The repository directory.")
+    var repository: String
+
+    @Argument(help: "The local directory to write into (created when missing).")
+    var destination: String
+
+    @Option(name: .long, help: "The folder or document in the repository to export (default: everything).")
+    var path: String = "/"
+
+    func validate() throws {
+        guard RepositoryPath(path) != nil else { throw ValidationError("--path \(path) is not a valid path") }
+    }
+
+    func run() throws {
+        LoggingSetup.once
+        try reportingErrors {
+            let repo = try Repository.open(at: repository, passphrase: try options.passphrase(),
+                                           stateRoot: options.stateRoot, logger: options.logger)
+            let printer = ProgressPrinter("exporting")
+            let summary = try repo.exportTree(RepositoryPath(path)!, to: destination, progress: printer.update)
+            printer.finish()
+            try repo.close()
+            print("exported \(summary.documents) documents, \(summary.folders) folders, \(summary.links) hard links, "
+                + "\(summary.others) other files, " + ByteCount.format(summary.bytes))
+            if summary.ownersNotSet > 0 {
+                printError("\(summary.ownersNotSet) owners were not set (only root can give files away)")
+            }
+        }
+    }
+}
