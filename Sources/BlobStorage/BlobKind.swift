@@ -1,11 +1,13 @@
 /// What a blob holds; stored in each frame and in the pack's table of contents.
 public enum BlobKind: UInt8, Sendable, CaseIterable {
-    /// A chunk of document content (or of a catalog checkpoint).
+    /// A chunk of document content.
     case data = 0
     /// One catalog journal record.
     case journal = 1
     /// A catalog checkpoint: its journal sequence and the chunks of the catalog image.
     case checkpoint = 2
+    /// A chunk of a checkpoint's catalog image.
+    case catalogImage = 3
 }
 
 /// One blob's place in a pack, as the table of contents lists it.

@@ -162,9 +162,9 @@ public struct CatalogReader {
               (SELECT coalesce(sum(size), 0) FROM nodes WHERE kind = \(NodeKind.regular.rawValue)) AS current_bytes,
               (SELECT coalesce(sum(length), 0) FROM packs) AS pack_bytes,
               (SELECT count(*) FROM packs) AS packs,
-              (SELECT count(*) FROM chunks) AS chunks,
-              (SELECT coalesce(sum(raw_length), 0) FROM chunks) AS chunk_raw_bytes,
-              (SELECT coalesce(sum(stored_length), 0) FROM chunks) AS chunk_stored_bytes
+              (SELECT count(*) FROM chunks WHERE kind = 0) AS chunks,
+              (SELECT coalesce(sum(raw_length), 0) FROM chunks WHERE kind = 0) AS chunk_raw_bytes,
+              (SELECT coalesce(sum(stored_length), 0) FROM chunks WHERE kind = 0) AS chunk_stored_bytes
             """)!
         return CatalogStatistics(
             documents: row["documents"], folders: row["folders"], versions: row["versions"],
@@ -185,8 +185,9 @@ public struct CatalogStatistics: Sendable, Equatable {
     public var currentBytes: Int64
     public var packBytes: Int64
     public var packs: Int
+    /// Content chunks (not journal or checkpoint blobs).
     public var chunks: Int
-    /// Unique chunk bytes before compression.
+    /// Unique content chunk bytes before compression.
     public var chunkRawBytes: Int64
     /// Unique chunk bytes as stored (compressed, framed, encrypted).
     public var chunkStoredBytes: Int64

@@ -68,8 +68,7 @@ extension Repository {
                 do {
                     let plain = try store.read(entry.id, from: (pack.name, entry), compressor: compressor)
                     report.bytesRead += Int64(entry.frameLength)
-                    if entry.kind == .data || entry.kind == .journal || entry.kind == .checkpoint,
-                       keys.blobKeys.id(of: plain) != entry.id {
+                    if keys.blobKeys.id(of: plain) != entry.id {
                         report.errors.append("pack \(pack.name): blob \(entry.id.short) decrypts to content with another id")
                         damaged.insert(entry.id)
                     }
@@ -131,7 +130,7 @@ extension Repository {
             let stats = try reader.statistics()
             let unreferenced = max(0, stats.chunks - referenced.count)
             if unreferenced > 0 {
-                report.garbage.append("\(unreferenced) blobs are not referenced by any document (journal, checkpoints and garbage)")
+                report.garbage.append("\(unreferenced) content blobs are not referenced by any document or version (gc removes them)")
             }
         }
         report.affected.sort()

@@ -13,7 +13,8 @@ struct StoredContent {
 
 extension Repository {
     /// Chunks what `fd` reads into the blob store (new chunks only) and returns the manifest.
-    func storeContent(from fd: Int32, compressor: Compressor, progress: ((Int) -> Void)? = nil) throws -> StoredContent {
+    func storeContent(from fd: Int32, kind: BlobKind = .data, compressor: Compressor,
+                      progress: ((Int) -> Void)? = nil) throws -> StoredContent {
         var stream = ChunkStream(chunker: chunker) { buffer in
             while true {
                 let n = read(fd, buffer.baseAddress, buffer.count)
@@ -27,7 +28,7 @@ extension Repository {
             hasher.update(data)
             let id = keys.blobKeys.id(of: data)
             if try !catalog.read({ try $0.containsBlob(id) }) {
-                try store.add(id: id, kind: .data, plaintext: data, compressor: compressor)
+                try store.add(id: id, kind: kind, plaintext: data, compressor: compressor)
             }
             progress?(data.count)
             return ContentManifest.Chunk(id: id, length: UInt32(data.count))

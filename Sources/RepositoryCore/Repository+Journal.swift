@@ -82,7 +82,7 @@ extension Repository {
         let fd = Glibc.open(image, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw RepositoryLayout.systemError("open", image) }
         defer { Glibc.close(fd) }
-        let content = try storeContent(from: fd, compressor: Compressor())
+        let content = try storeContent(from: fd, kind: .catalogImage, compressor: Compressor())
         var payload = Self.checkpointMagic
         withUnsafeBytes(of: sequence.littleEndian) { payload += $0 }
         payload += content.manifest.encoded

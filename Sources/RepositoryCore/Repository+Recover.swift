@@ -57,7 +57,7 @@ extension Repository {
                 sealed = SealedPack(name: name, length: (try? scratch.store.length(of: name)) ?? 0, entries: entries)
             }
             indexed.append(sealed)
-            for entry in sealed.entries where entry.kind != .data {
+            for entry in sealed.entries where entry.kind == .journal || entry.kind == .checkpoint {
                 guard let payload = try? scratch.store.read(entry.id, from: (name, entry), compressor: compressor) else {
                     summary.damagedPacks.append("\(name): blob \(entry.id.short) is damaged")
                     continue
