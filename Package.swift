@@ -21,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CArgon2", path: "Sources/CArgon2", providers: [.apt(["libargon2-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .systemLibrary(name: "CSQLiteSession", path: "Sources/CSQLiteSession", providers: [.apt(["libsqlite3-dev"])]),
 
         // Identifiers and value types shared by every layer; no dependencies.
@@ -34,7 +35,7 @@ let package = Package(
             "NexusTypes", "CSQLiteSession", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Reading and writing local directory trees with byte-exact names and metadata.
-        .target(name: "LocalTree", dependencies: ["NexusTypes"]),
+        .target(name: "LocalTree", dependencies: ["NexusTypes", "CLinux"]),
         // The repository: config, keys, catalog + blob store, import/export, check, recover.
         .target(name: "RepositoryCore", dependencies: [
             "NexusTypes", "CryptoCore", "BlobStorage", "CatalogStore", "LocalTree",

@@ -1,3 +1,4 @@
+internal import CLinux
 internal import Glibc
 import NexusTypes
 
@@ -73,25 +74,19 @@ enum ExtendedAttributes {
         }
     }
 
-    /// <sys/xattr.h> is not part of Swift's Glibc module, so the four calls are looked up in
-    /// the C library once, with their C signatures.
+    /// The fd-based xattr calls, through the CLinux door.
     private enum Calls {
-        typealias List = @convention(c) (Int32, UnsafeMutablePointer<CChar>?, Int) -> Int
-        typealias Get = @convention(c) (Int32, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
-        typealias Set = @convention(c) (Int32, UnsafePointer<CChar>, UnsafeRawPointer?, Int, Int32) -> Int32
-        typealias Remove = @convention(c) (Int32, UnsafePointer<CChar>) -> Int32
-
-        static let list: List = resolve("flistxattr")
-        static let get: Get = resolve("fgetxattr")
-        static let set: Set = resolve("fsetxattr")
-        static let remove: Remove = resolve("fremovexattr")
-
-        private static func resolve<Function>(_ symbol: String) -> Function {
-            // Every glibc since 2.3 exports these; their absence is a broken installation.
-            guard let libc = dlopen(nil, RTLD_NOW), let address = dlsym(libc, symbol) else {
-                fatalError("the C library does not export \(symbol)")
-            }
-            return unsafeBitCast(address, to: Function.self)
+        static func list(_ fd: Int32, _ buffer: UnsafeMutablePointer<CChar>?, _ size: Int) -> Int {
+            flistxattr(fd, buffer, size)
+        }
+        static func get(_ fd: Int32, _ name: UnsafePointer<CChar>, _ value: UnsafeMutableRawPointer?, _ size: Int) -> Int {
+            fgetxattr(fd, name, value, size)
+        }
+        static func set(_ fd: Int32, _ name: UnsafePointer<CChar>, _ value: UnsafeRawPointer?, _ size: Int, _ flags: Int32) -> Int32 {
+            fsetxattr(fd, name, value, size, flags)
+        }
+        static func remove(_ fd: Int32, _ name: UnsafePointer<CChar>) -> Int32 {
+            fremovexattr(fd, name)
         }
     }
 }
