@@ -1,0 +1,149 @@
+import CatalogStore
+import Foundation
+import NexusTypes
+import Synchronization
+import Testing
+
+/// A catalog in a fresh directory under /var/tmp, removed afterwards.
+final class TemporaryCatalog {
+    /// The journal records the catalog handed to its sink.
+    final class RecordLog: Sendable {
+        let records = Mutex<[JournalRecord]>([])
+    }
+
+    let directory: String
+    let catalog: Catalog
+    let log = RecordLog()
+
+    init(failingJournal: Bool = false) throws {
+        directory = "/var/tmp/nexusfs-catalog-test-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let log = self.log
+        catalog = try Catalog(path: directory + "/catalog.db", create: true, journal: { record, _ in
+            if failingJournal { throw CatalogError(.journal, "the disk is full") }
+            log.records.withLock { $0.append(record) }
+        })
+    }
+
+    deinit {
+        try? catalog.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+func node(_ inode: UInt64, _ kind: NodeKind = .regular, document: Int64? = nil) -> NodeRecord {
+    let t = FileTime(seconds: -86_400 * 365, nanoseconds: 123_456_789)
+    return NodeRecord(inode: InodeNumber(inode), kind: kind, permissions: 0o644, uid: 1000, gid: 1000,
+                      accessTime: t, modificationTime: t, changeTime: t, document: document)
+}
+
+let oddName = FileName(bytes: [0x66, 0xff, 0x0a, 0x67])!
+
+@Suite("Catalog journal")
+struct CatalogJournalTests {
+    @Test("replaying the journal of one catalog into an empty one gives the same namespace")
+    func replayReproducesNamespace() throws {
+        let source = try TemporaryCatalog()
+        try source.catalog.write { w in
+            try w.insertNode(node(1, .directory))
+            try w.insertNode(node(7, document: 3))
+            try w.insertEntry(EntryRecord(parent: .root, name: oddName, inode: InodeNumber(7)))
+            try w.setXattr(Array("user.xdg.tags".utf8), to: Array("a,b".utf8), on: InodeNumber(7))
+        }
+        try source.catalog.write { w in
+            let manifest = ContentManifest(chunks: [.init(id: BlobID(bytes: [UInt8](repeating: 9, count: 32))!, length: 5)])
+            let id = ManifestID(bytes: [UInt8](repeating: 1, count: 32))!
+            try w.insertManifest(manifest, id: id)
+            try w.insertVersion(VersionRecord(document: 3, number: VersionNumber(1), time: .init(seconds: 5, nanoseconds: 1),
+                                              author: 1000, size: 5, sha256: [UInt8](repeating: 2, count: 32), manifest: id))
+            try w.removeXattr(Array("user.xdg.tags".utf8), from: InodeNumber(7))
+        }
+        let records = source.log.records.withLock { $0 }
+        #expect(records.map(\.sequence) == [1, 2])
+
+        let copy = try TemporaryCatalog()
+        for record in records { #expect(try copy.catalog.apply(record)) }
+        try copy.catalog.read { (r: CatalogReader) throws in
+            #expect(try r.node(InodeNumber(7)) == node(7, document: 3))
+            #expect(try r.entry(named: oddName, in: .root) == InodeNumber(7))
+            #expect(try r.xattrs(of: InodeNumber(7)).isEmpty)
+            #expect(try r.versions(of: 3).map(\.number) == [VersionNumber(1)])
+            #expect(try r.journalSequence() == 2)
+        }
+        // A record already applied changes nothing.
+        #expect(try copy.catalog.apply(records[0]) == false)
+    }
+
+    @Test("a journal that cannot be written leaves the catalog unchanged")
+    func failingJournalRollsBack() throws {
+        let temp = try TemporaryCatalog(failingJournal: true)
+        #expect(throws: CatalogError.self) {
+            try temp.catalog.write { w in try w.insertNode(node(5)) }
+        }
+        #expect(try temp.catalog.read { try $0.node(InodeNumber(5)) } == nil)
+        #expect(try temp.catalog.read { try $0.journalSequence() } == 0)
+    }
+
+    @Test("chunk index changes are not journaled")
+    func indexIsNotJournaled() throws {
+        let temp = try TemporaryCatalog()
+        let pack = PackName(bytes: [UInt8](repeating: 4, count: 16))!
+        let blob = BlobID(bytes: [UInt8](repeating: 5, count: 32))!
+        try temp.catalog.write { w in
+            try w.insertPack(pack, length: 100, blobs: [(blob, ChunkLocation(pack: pack, offset: 24, storedLength: 60,
+                                                                             rawLength: 10, kind: 0, compressed: true))])
+        }
+        #expect(temp.log.records.withLock { $0.isEmpty })
+        let location = try temp.catalog.read { try $0.location(of: blob) }
+        #expect(location?.compressed == true)
+        #expect(location?.offset == 24)
+    }
+
+    @Test("entries list in byte order and survive names that are not UTF-8")
+    func entriesInByteOrder() throws {
+        let temp = try TemporaryCatalog()
+        let names = [[0x62], [0xff, 0x01], [0x61, 0x0a], Array(repeating: 0x7a, count: 255)].map { FileName(bytes: $0)! }
+        try temp.catalog.write { w in
+            for (i, name) in names.enumerated() {
+                try w.insertNode(node(UInt64(10 + i)))
+                try w.insertEntry(EntryRecord(parent: .root, name: name, inode: InodeNumber(UInt64(10 + i))))
+            }
+        }
+        let listed = try temp.catalog.read { try $0.entries(in: .root) }.map(\.name)
+        #expect(listed == names.sorted())
+        let afterFirst = try temp.catalog.read { try $0.entries(in: .root, after: listed[0], limit: 2) }.map(\.name)
+        #expect(afterFirst == Array(listed[1...2]))
+        #expect(throws: CatalogError.self) {
+            try temp.catalog.write { w in try w.insertEntry(EntryRecord(parent: .root, name: names[0], inode: InodeNumber(99))) }
+        }
+    }
+
+    @Test("a snapshot holds the namespace and the journal sequence but no chunk index")
+    func snapshotWithoutIndex() throws {
+        let temp = try TemporaryCatalog()
+        let pack = PackName(bytes: [UInt8](repeating: 4, count: 16))!
+        try temp.catalog.write { w in
+            try w.insertNode(node(3))
+            try w.insertPack(pack, length: 1, blobs: [])
+        }
+        let image = temp.directory + "/snapshot.db"
+        #expect(try temp.catalog.snapshot(to: image) == 1)
+        let restored = try Catalog(path: image, create: false, journal: nil)
+        defer { try? restored.close() }
+        try restored.read { (r: CatalogReader) throws in
+            #expect(try r.node(InodeNumber(3)) != nil)
+            #expect(try r.packs().isEmpty)
+            #expect(try r.journalSequence() == 1)
+        }
+    }
+
+    @Test("inode and document counters never hand out a number twice")
+    func countersAreMonotonic() throws {
+        let temp = try TemporaryCatalog()
+        let first = try temp.catalog.write { w in [try w.allocateInode(), try w.allocateInode()] }
+        let second = try temp.catalog.write { w in try w.allocateInode() }
+        #expect(first == [InodeNumber(2), InodeNumber(3)])
+        #expect(second == InodeNumber(4))
+        #expect(try temp.catalog.write { try $0.allocateDocument() } == 1)
+    }
+}
