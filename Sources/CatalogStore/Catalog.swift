@@ -132,8 +132,13 @@ public final class Catalog: Sendable {
         }
     }
 
-    /// Closes the database, checkpointing its WAL.
+    /// Checkpoints the WAL into the database file and closes it, leaving one self-contained file.
     public func close() throws {
-        try pool.close()
+        do {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            try pool.close()
+        } catch {
+            throw CatalogError(.sqlite, "cannot close the catalog \(path)", underlying: error)
+        }
     }
 }

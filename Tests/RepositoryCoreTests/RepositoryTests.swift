@@ -1,0 +1,182 @@
+import BlobStorage
+import CatalogStore
+import CryptoCore
+import Foundation
+import Glibc
+import NexusTypes
+@testable import RepositoryCore
+import Testing
+
+/// A repository, its state directory and a source tree under /var/tmp, removed afterwards.
+final class Workspace {
+    let root = "/var/tmp/nexusfs-repo-test-\(UUID().uuidString)"
+    var repository: String { root + "/repo" }
+    var state: String { root + "/state" }
+    var source: String { root + "/source" }
+    let passphrase = Array("correct horse".utf8)
+
+    init() throws {
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    func create() throws -> Repository {
+        try Repository.create(at: repository, passphrase: passphrase, kdf: .testing, stateRoot: state)
+    }
+
+    func open() throws -> Repository {
+        try Repository.open(at: repository, passphrase: passphrase, stateRoot: state)
+    }
+
+    func write(_ name: String, _ bytes: [UInt8]) throws {
+        let path = source + "/" + name
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    func read(_ path: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// Exports everything and returns the bytes of `name` in the export.
+    func exported(_ repo: Repository, _ name: String) throws -> [UInt8] {
+        let out = root + "/export-\(UUID().uuidString)"
+        _ = try repo.exportTree(.root, to: out)
+        return try read(out + "/" + name)
+    }
+}
+
+@Suite("Repository")
+struct RepositoryTests {
+    @Test("a wrong passphrase and a tampered config are refused with their own errors")
+    func unlockFailures() throws {
+        let ws = try Workspace()
+        try ws.create().close()
+        #expect(throws: RepositoryError.self) {
+            do { _ = try Repository.open(at: ws.repository, passphrase: Array("wrong".utf8), stateRoot: ws.state) }
+            catch let error as RepositoryError { #expect(error.code == .wrongPassphrase); throw error }
+        }
+        let configPath = ws.repository + "/config"
+        var config = try String(contentsOfFile: configPath, encoding: .utf8)
+        let body = try #require(config.range(of: "\"config\" : \""))
+        let index = config.index(body.upperBound, offsetBy: 12)
+        config.replaceSubrange(index...index, with: config[index] == "A" ? "B" : "A")
+        chmod(configPath, 0o600)
+        try config.write(toFile: configPath, atomically: false, encoding: .utf8)
+        #expect(throws: RepositoryError.self) {
+            do { _ = try ws.open() }
+            catch let error as RepositoryError { #expect(error.code == .integrity); throw error }
+        }
+    }
+
+    @Test("a commit that reached the packs but not the catalog is rolled forward at the next open")
+    func rollForwardAfterCrash() throws {
+        let ws = try Workspace()
+        try ws.write("a.txt", Array("first".utf8))
+        var repo = try ws.create()
+        _ = try repo.importTree(from: ws.source, to: .root)
+        try repo.close()
+        // The catalog as it was before the next import: as if the process died after
+        // sealing the pack but before SQLite committed.
+        let catalog = Repository.catalogPath(stateRoot: ws.state, id: repo.config.id)
+        try FileManager.default.copyItem(atPath: catalog, toPath: ws.root + "/catalog.before")
+        try ws.write("a.txt", Array("second".utf8))
+        try ws.write("b.txt", Array("new".utf8))
+        repo = try ws.open()
+        _ = try repo.importTree(from: ws.source, to: .root)
+        try repo.close()
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: catalog + suffix) }
+        try FileManager.default.copyItem(atPath: ws.root + "/catalog.before", toPath: catalog)
+
+        repo = try ws.open()
+        #expect(try ws.exported(repo, "a.txt") == Array("second".utf8))
+        #expect(try ws.exported(repo, "b.txt") == Array("new".utf8))
+        let stats = try repo.statistics()
+        #expect(stats.documents == 2)
+        #expect(stats.versions == 3)
+        #expect(try repo.check(readData: true).isClean)
+    }
+
+    @Test("recover rebuilds every document and version from the packs alone")
+    func recoverFromPacks() throws {
+        let ws = try Workspace()
+        try ws.write("dir/report.txt", Array(repeating: 0x61, count: 200_000))
+        var repo = try ws.create()
+        _ = try repo.importTree(from: ws.source, to: .root)
+        try ws.write("dir/report.txt", Array(repeating: 0x62, count: 200_000))
+        _ = try repo.importTree(from: ws.source, to: .root)
+        let before = try repo.statistics()
+        try repo.close()
+        try FileManager.default.removeItem(atPath: ws.state)
+        #expect(throws: RepositoryError.self) {
+            do { _ = try ws.open() }
+            catch let error as RepositoryError { #expect(error.code == .catalogMissing); throw error }
+        }
+        let summary = try Repository.recover(at: ws.repository, passphrase: ws.passphrase, stateRoot: ws.state)
+        #expect(summary.damagedPacks.isEmpty)
+        repo = try ws.open()
+        let after = try repo.statistics()
+        #expect(after.documents == before.documents)
+        #expect(after.versions == before.versions)
+        #expect(after.logicalBytes == before.logicalBytes)
+        #expect(try ws.exported(repo, "dir/report.txt") == Array(repeating: 0x62, count: 200_000))
+        let inode = try #require(try repo.catalog.read { try $0.resolve(RepositoryPath("/dir/report.txt")!) })
+        let document = try #require(try repo.catalog.read { try $0.node(inode) }?.document)
+        let versions = try repo.catalog.read { try $0.versions(of: document) }
+        #expect(versions.map(\.number.rawValue) == [1, 2])
+    }
+
+    @Test("journal records after the last checkpoint are replayed by recover")
+    func recoverReplaysAfterCheckpoint() throws {
+        let ws = try Workspace()
+        let repo = try ws.create()
+        for i in 0..<3 {
+            try ws.write("f\(i).txt", Array("content \(i)".utf8))
+            _ = try repo.importTree(from: ws.source, to: .root)
+        }
+        // A namespace change with no checkpoint after it.
+        let inode = try #require(try repo.catalog.read { try $0.resolve(RepositoryPath("/f0.txt")!) })
+        try repo.catalog.write { w in try w.setXattr(Array("user.note".utf8), to: Array("kept".utf8), on: inode) }
+        try repo.catalog.close()
+        try FileManager.default.removeItem(atPath: ws.state)
+        let summary = try Repository.recover(at: ws.repository, passphrase: ws.passphrase, stateRoot: ws.state)
+        #expect(summary.journalRecords >= 1)
+        let reopened = try ws.open()
+        let xattrs = try reopened.catalog.read { try $0.xattrs(of: inode) }
+        #expect(xattrs.map(\.value) == [Array("kept".utf8)])
+    }
+
+    @Test("re-importing an unchanged tree adds no version and stores nothing new")
+    func unchangedImportIsFree() throws {
+        let ws = try Workspace()
+        try ws.write("x/y.bin", SecureRandom.bytes(300_000))
+        let repo = try ws.create()
+        _ = try repo.importTree(from: ws.source, to: .root)
+        let before = try repo.statistics()
+        let summary = try repo.importTree(from: ws.source, to: .root)
+        let after = try repo.statistics()
+        #expect(summary.newVersions == 0 && summary.unchanged == 1)
+        #expect(after.versions == before.versions)
+        #expect(after.uniqueBytes == before.uniqueBytes)
+    }
+
+    @Test("keys: a second passphrase opens the same repository, and a changed one replaces the old")
+    func keyManagement() throws {
+        let ws = try Workspace()
+        try ws.create().close()
+        let second = Array("second".utf8)
+        _ = try Repository.addKey(at: ws.repository, passphrase: ws.passphrase, newPassphrase: second, kdf: .testing)
+        #expect(try Repository.keys(at: ws.repository, passphrase: second).all.count == 2)
+        _ = try Repository.open(at: ws.repository, passphrase: second, stateRoot: ws.state)
+        let third = Array("third".utf8)
+        _ = try Repository.changePassphrase(at: ws.repository, passphrase: second, newPassphrase: third, kdf: .testing)
+        #expect(throws: RepositoryError.self) { _ = try Repository.keys(at: ws.repository, passphrase: second) }
+        let (keys, current) = try Repository.keys(at: ws.repository, passphrase: third)
+        #expect(keys.count == 2)
+        #expect(throws: RepositoryError.self) { try Repository.removeKey(at: ws.repository, id: current, passphrase: third) }
+        let other = try #require(keys.first { $0.id != current })
+        try Repository.removeKey(at: ws.repository, id: other.id, passphrase: third)
+        #expect(throws: RepositoryError.self) { _ = try Repository.keys(at: ws.repository, passphrase: ws.passphrase) }
+    }
+}
