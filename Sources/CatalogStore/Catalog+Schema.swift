@@ -63,7 +63,7 @@ extension Catalog {
                     time INTEGER NOT NULL,
                     author INTEGER NOT NULL,
                     size INTEGER NOT NULL,
-                    sha256 BLOB NOT NULL,
+                    sha256 BLOB,
                     summary TEXT,
                     manifest BLOB NOT NULL,
                     PRIMARY KEY (doc, number)

@@ -1,19 +1,24 @@
 import Foundation
 import GRDB
 import NexusTypes
+import Synchronization
 
-/// The catalog database: one writer at a time, concurrent readers (SQLite WAL).
+/// The catalog database, on one SQLite connection (WAL) that serializes access.
 ///
-/// Every write transaction that changes the namespace hands its changes to the
-/// journal sink before it commits; the sink makes them durable in the blob
-/// store, so the blob store alone can rebuild the catalog.
+/// Changes are staged into a group transaction (`stage`) and committed together
+/// (`commitStaged`), like a journaling filesystem's commit: the group's namespace
+/// changes go to the journal sink, which makes them durable in the blob store,
+/// and only then does SQLite commit. Reads see staged changes. `write` is a
+/// stage followed by a commit.
 public final class Catalog: Sendable {
-    /// Makes one journal record durable; called inside the write transaction, before commit.
+    /// Makes one journal record durable; called inside the group transaction, before commit.
     public typealias JournalSink = @Sendable (JournalRecord, CatalogWriter) throws -> Void
 
     public let path: String
-    private let pool: DatabasePool
+    private let queue: DatabaseQueue
     private let journal: JournalSink?
+    /// The session of the open group transaction; only touched inside `queue`.
+    private let group = Mutex<JournalCapture?>(nil)
 
     /// Opens the catalog at `path`, creating it when `create` is set.
     public init(path: String, create: Bool, journal: JournalSink?) throws {
@@ -23,13 +28,15 @@ public final class Catalog: Sendable {
         self.path = path
         self.journal = journal
         var config = Configuration()
+        config.allowsUnsafeTransactions = true
         config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
             // The journal in the blob store replays anything a power cut loses here.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         do {
-            pool = try DatabasePool(path: path, configuration: config)
-            try Self.migrator().migrate(pool)
+            queue = try DatabaseQueue(path: path, configuration: config)
+            try Self.migrator().migrate(queue)
         } catch let error as CatalogError {
             throw error
         } catch {
@@ -37,107 +44,132 @@ public final class Catalog: Sendable {
         }
     }
 
-    /// Runs `body` on a consistent snapshot.
-    public func read<T>(_ body: (CatalogReader) throws -> T) throws -> T {
+    private func access<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         do {
-            return try pool.read { db in try body(CatalogReader(db: db)) }
+            return try queue.inDatabase(body)
         } catch let error as CatalogError {
             throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw CatalogError(.noSpace, "\(what): the disk holding the catalog \(path) is full", underlying: error)
         } catch {
-            throw CatalogError(.sqlite, "catalog read failed", underlying: error)
+            throw CatalogError(.sqlite, what, underlying: error)
         }
     }
 
-    /// Runs `body` in one write transaction; its namespace changes are journaled
-    /// before the commit, and nothing is committed if `body` or the journal throws.
-    public func write<T>(_ body: (CatalogWriter) throws -> T) throws -> T {
-        do {
-            return try pool.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    let capture = try JournalCapture(connection: db.sqliteConnection!, tables: Self.journaledTables)
-                    defer { capture.close() }
-                    result = try body(CatalogWriter(db: db))
-                    let changes = try capture.changeset()
-                    if !changes.isEmpty, let journal {
-                        let reader = CatalogReader(db: db)
-                        let record = JournalRecord(sequence: try reader.journalSequence() + 1, changeset: changes)
-                        try journal(record, CatalogWriter(db: db))
-                        try CatalogWriter(db: db).setMeta("journal_seq", Int64(record.sequence))
-                    }
-                    return .commit
-                }
-                return result!
+    /// Runs `body` on the catalog as it is, staged changes included.
+    public func read<T>(_ body: (CatalogReader) throws -> T) throws -> T {
+        try access("catalog read failed") { db in try body(CatalogReader(db: db)) }
+    }
+
+    /// Runs `body` inside the open group transaction (opening one if needed); if `body`
+    /// throws, its changes alone are undone.
+    public func stage<T>(_ body: (CatalogWriter) throws -> T) throws -> T {
+        try access("catalog write failed") { db in
+            try openGroup(db)
+            try db.execute(sql: "SAVEPOINT op")
+            do {
+                let result = try body(CatalogWriter(db: db))
+                try db.execute(sql: "RELEASE op")
+                return result
+            } catch {
+                try db.execute(sql: "ROLLBACK TO op")
+                try db.execute(sql: "RELEASE op")
+                throw error
             }
-        } catch let error as CatalogError {
-            throw error
-        } catch {
-            throw CatalogError(.sqlite, "catalog write failed", underlying: error)
         }
+    }
+
+    private func openGroup(_ db: Database) throws {
+        try group.withLock { capture in
+            guard capture == nil else { return }
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            capture = try JournalCapture(connection: db.sqliteConnection!, tables: Self.journaledTables)
+        }
+    }
+
+    /// Whether changes are staged and not yet committed.
+    public var hasStagedChanges: Bool { group.withLock { $0 != nil } }
+
+    /// Commits the staged changes: journals them, then commits SQLite. When the journal
+    /// cannot be written, nothing is lost: the group stays open and a later commit retries.
+    public func commitStaged() throws {
+        try access("catalog commit failed") { db in
+            guard let capture = group.withLock({ $0 }) else { return }
+            let changes = try capture.changeset()
+            let writer = CatalogWriter(db: db)
+            if !changes.isEmpty, let journal {
+                let record = JournalRecord(sequence: try writer.reader.journalSequence() + 1, changeset: changes)
+                try journal(record, writer)
+                try writer.setMeta("journal_seq", Int64(record.sequence))
+            }
+            try db.execute(sql: "COMMIT")
+            capture.close()
+            group.withLock { $0 = nil }
+        }
+    }
+
+    /// Stages `body` and commits at once.
+    public func write<T>(_ body: (CatalogWriter) throws -> T) throws -> T {
+        let result = try stage(body)
+        try commitStaged()
+        return result
+    }
+
+    /// Changes the chunk index only (never journaled: it is rebuilt from the packs).
+    public func updateIndex<T>(_ body: (CatalogWriter) throws -> T) throws -> T {
+        try write(body)
     }
 
     /// Replays a journal record captured by another catalog; records must come in sequence order.
     /// Returns false, changing nothing, for a record at or below the current sequence.
     @discardableResult
     public func apply(_ record: JournalRecord) throws -> Bool {
-        do {
-            return try pool.writeWithoutTransaction { db in
-                var applied = false
-                try db.inTransaction(.immediate) {
-                    let current = try CatalogReader(db: db).journalSequence()
-                    guard record.sequence > current else { return .rollback }
-                    try JournalCapture.apply(record.changeset, to: db.sqliteConnection!)
-                    try CatalogWriter(db: db).setMeta("journal_seq", Int64(record.sequence))
-                    applied = true
-                    return .commit
-                }
-                return applied
+        try commitStaged()
+        return try access("cannot replay journal record \(record.sequence)") { db in
+            var applied = false
+            try db.inTransaction(.immediate) {
+                let current = try CatalogReader(db: db).journalSequence()
+                guard record.sequence > current else { return .rollback }
+                try JournalCapture.apply(record.changeset, to: db.sqliteConnection!)
+                try CatalogWriter(db: db).setMeta("journal_seq", Int64(record.sequence))
+                applied = true
+                return .commit
             }
-        } catch let error as CatalogError {
-            throw error
-        } catch {
-            throw CatalogError(.sqlite, "cannot replay journal record \(record.sequence)", underlying: error)
+            return applied
         }
     }
 
-    /// Changes the chunk index only (never journaled: it is rebuilt from the packs).
-    public func updateIndex<T>(_ body: (CatalogWriter) throws -> T) throws -> T {
-        do {
-            return try pool.write { db in try body(CatalogWriter(db: db)) }
-        } catch let error as CatalogError {
-            throw error
-        } catch {
-            throw CatalogError(.sqlite, "catalog index update failed", underlying: error)
-        }
-    }
-
-    /// Writes a consistent copy of the catalog, without its chunk index, to
+    /// Writes a consistent copy of the committed catalog, without its chunk index, to
     /// `destination` (a checkpoint), and returns the journal sequence it holds.
     public func snapshot(to destination: String) throws -> UInt64 {
         try? FileManager.default.removeItem(atPath: destination)
+        try commitStaged()
+        let sequence = try access("cannot write a catalog snapshot to \(destination)") { db in
+            let sequence = try CatalogReader(db: db).journalSequence()
+            try db.execute(sql: "VACUUM INTO ?", arguments: [destination])
+            return sequence
+        }
         do {
-            let sequence = try pool.writeWithoutTransaction { db in
-                let sequence = try CatalogReader(db: db).journalSequence()
-                try db.execute(sql: "VACUUM INTO ?", arguments: [destination])
-                return sequence
-            }
             let copy = try DatabaseQueue(path: destination)
             try copy.writeWithoutTransaction { db in
                 try db.execute(sql: "DELETE FROM chunks; DELETE FROM packs; VACUUM")
             }
             try copy.close()
-            return sequence
         } catch {
             throw CatalogError(.sqlite, "cannot write a catalog snapshot to \(destination)", underlying: error)
         }
+        return sequence
     }
 
-    /// Checkpoints the WAL into the database file and closes it, leaving one self-contained file.
+    /// Checkpoints the WAL into the database file and closes it, leaving one self-contained
+    /// file. Staged changes must have been committed.
     public func close() throws {
-        do {
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-            try pool.close()
-        } catch {
+        try access("cannot close the catalog \(path)") { db in
+            if group.withLock({ $0 != nil }) { try db.execute(sql: "ROLLBACK") }
+            group.withLock { $0?.close(); $0 = nil }
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        do { try queue.close() } catch {
             throw CatalogError(.sqlite, "cannot close the catalog \(path)", underlying: error)
         }
     }

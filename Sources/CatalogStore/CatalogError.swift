@@ -12,6 +12,7 @@ public struct CatalogError: Error, CustomStringConvertible, Sendable {
         case isADirectory
         case corrupt
         case journal
+        case noSpace
         case sqlite
     }
 

@@ -81,7 +81,7 @@ public struct CatalogWriter {
     public func insertVersion(_ version: VersionRecord) throws {
         try db.execute(sql: "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
             version.document, version.number.rawValue, version.time.totalNanoseconds, Int64(version.author),
-            version.size, Data(version.sha256), version.summary, Data(version.manifest.bytes),
+            version.size, version.sha256.map { Data($0) }, version.summary, Data(version.manifest.bytes),
         ])
     }
 

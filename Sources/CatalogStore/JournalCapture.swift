@@ -3,8 +3,9 @@ import GRDB
 
 /// Records the row changes of one transaction on the journaled tables as an
 /// SQLite changeset (the session extension), so that they can be replayed
-/// elsewhere with `sqlite3changeset_apply`.
-final class JournalCapture {
+/// elsewhere with `sqlite3changeset_apply`. Only used on the catalog's one
+/// connection, which serializes every access, hence unchecked.
+final class JournalCapture: @unchecked Sendable {
     private var session: OpaquePointer?
 
     init(connection: OpaquePointer, tables: [String]) throws {

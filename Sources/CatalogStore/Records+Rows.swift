@@ -42,7 +42,7 @@ extension VersionRecord {
         }
         self.init(document: row["doc"], number: VersionNumber(row["number"] as Int64),
                   time: FileTime(totalNanoseconds: row["time"]), author: UInt32(row["author"] as Int64),
-                  size: row["size"], sha256: [UInt8](row["sha256"] as Data), summary: row["summary"],
+                  size: row["size"], sha256: (row["sha256"] as Data?).map { [UInt8]($0) }, summary: row["summary"],
                   manifest: manifest)
     }
 }

@@ -52,13 +52,13 @@ public struct VersionRecord: Sendable, Equatable {
     /// The uid of whoever saved it.
     public var author: UInt32
     public var size: Int64
-    /// SHA-256 of the content.
-    public var sha256: [UInt8]
+    /// SHA-256 of the content, when known (computed on demand for saves through the mount).
+    public var sha256: [UInt8]?
     public var summary: String?
     public var manifest: ManifestID
 
     public init(document: Int64, number: VersionNumber, time: FileTime, author: UInt32, size: Int64,
-                sha256: [UInt8], summary: String? = nil, manifest: ManifestID) {
+                sha256: [UInt8]?, summary: String? = nil, manifest: ManifestID) {
         self.document = document
         self.number = number
         self.time = time

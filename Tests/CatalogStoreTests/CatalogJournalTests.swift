@@ -9,18 +9,20 @@ final class TemporaryCatalog {
     /// The journal records the catalog handed to its sink.
     final class RecordLog: Sendable {
         let records = Mutex<[JournalRecord]>([])
+        /// While set, the sink fails as a full disk would.
+        let failing = Mutex(false)
     }
 
     let directory: String
     let catalog: Catalog
     let log = RecordLog()
 
-    init(failingJournal: Bool = false) throws {
+    init() throws {
         directory = "/var/tmp/nexusfs-catalog-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let log = self.log
         catalog = try Catalog(path: directory + "/catalog.db", create: true, journal: { record, _ in
-            if failingJournal { throw CatalogError(.journal, "the disk is full") }
+            if log.failing.withLock({ $0 }) { throw CatalogError(.journal, "the disk is full") }
             log.records.withLock { $0.append(record) }
         })
     }
@@ -74,14 +76,45 @@ struct CatalogJournalTests {
         #expect(try copy.catalog.apply(records[0]) == false)
     }
 
-    @Test("a journal that cannot be written leaves the catalog unchanged")
-    func failingJournalRollsBack() throws {
-        let temp = try TemporaryCatalog(failingJournal: true)
+    @Test("a journal that cannot be written commits nothing and loses nothing: the next commit carries it")
+    func failingJournalKeepsTheGroup() throws {
+        let temp = try TemporaryCatalog()
+        temp.log.failing.withLock { $0 = true }
         #expect(throws: CatalogError.self) {
             try temp.catalog.write { w in try w.insertNode(node(5)) }
         }
-        #expect(try temp.catalog.read { try $0.node(InodeNumber(5)) } == nil)
+        #expect(temp.catalog.hasStagedChanges)
         #expect(try temp.catalog.read { try $0.journalSequence() } == 0)
+        temp.log.failing.withLock { $0 = false }
+        try temp.catalog.commitStaged()
+        let records = temp.log.records.withLock { $0 }
+        #expect(records.count == 1)
+        let copy = try TemporaryCatalog()
+        try copy.catalog.apply(records[0])
+        #expect(try copy.catalog.read { try $0.node(InodeNumber(5)) } != nil)
+    }
+
+    @Test("a staged operation that fails is undone alone, and never reaches the journal")
+    func failedStageIsUndone() throws {
+        let temp = try TemporaryCatalog()
+        try temp.catalog.stage { w in try w.insertNode(node(20)) }
+        #expect(throws: CatalogError.self) {
+            try temp.catalog.stage { w in
+                try w.insertNode(node(21))
+                try w.setXattr(Array("user.a".utf8), to: [1], on: InodeNumber(20))
+                throw CatalogError(.notFound, "changed my mind")
+            }
+        }
+        try temp.catalog.stage { w in try w.insertNode(node(22)) }
+        try temp.catalog.commitStaged()
+        let copy = try TemporaryCatalog()
+        for record in temp.log.records.withLock({ $0 }) { try copy.catalog.apply(record) }
+        try copy.catalog.read { (r: CatalogReader) throws in
+            #expect(try r.node(InodeNumber(20)) != nil)
+            #expect(try r.node(InodeNumber(21)) == nil)
+            #expect(try r.xattrs(of: InodeNumber(20)).isEmpty)
+            #expect(try r.node(InodeNumber(22)) != nil)
+        }
     }
 
     @Test("chunk index changes are not journaled")
