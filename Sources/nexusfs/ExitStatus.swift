@@ -36,12 +36,25 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as RepositoryError {
         printError(error.message)
         throw ExitCode(ExitStatus.code(for: error))
+    } catch let error as UsageError {
+        printError(error.message)
+        throw ExitCode(ExitStatus.usage)
     } catch let error as ValidationError {
         throw error
     } catch {
         printError("\(error)")
         throw ExitCode(ExitStatus.failure)
     }
+}
+
+/// A request the command line cannot act on (exit 2), reported as `nexusfs: message`
+/// without the usage text: passphrase sources, for example.
+struct UsageError: Error, CustomStringConvertible {
+    var message: String
+
+    init(_ message: String) { self.message = message }
+
+    var description: String { message }
 }
 
 func printError(_ message: String) {

@@ -1,5 +1,6 @@
 /// The nexusfs command line: one subcommand per file, each thin over RepositoryCore.
 import ArgumentParser
+import Foundation
 
 @main
 struct NexusfsCommand: ParsableCommand {
@@ -11,4 +12,20 @@ struct NexusfsCommand: ParsableCommand {
             InitCommand.self, KeyCommand.self, ImportCommand.self, ExportCommand.self, CheckCommand.self,
             StatsCommand.self, RecoverCommand.self,
         ])
+
+    /// Parses and runs like ArgumentParser's own `main`, but exits with the documented
+    /// usage code (2) where ArgumentParser would use EX_USAGE (64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as UsageError {
+            printError(error.message)
+            Foundation.exit(ExitStatus.usage)
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(ExitStatus.usage)
+        }
+    }
 }

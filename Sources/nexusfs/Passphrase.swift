@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import Glibc
 
@@ -7,12 +6,12 @@ enum Passphrase {
     static func obtain(file: String?, environment: String, prompt: String, confirm: Bool) throws -> [UInt8] {
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else {
-                throw ValidationError("cannot read the password file \(file)")
+                throw UsageError("cannot read the password file \(file)")
             }
             let line = data.split(separator: 0x0a, maxSplits: 1, omittingEmptySubsequences: false).first ?? Data()
             var bytes = [UInt8](line)
             if bytes.last == 0x0d { bytes.removeLast() }
-            guard !bytes.isEmpty else { throw ValidationError("the password file \(file) is empty") }
+            guard !bytes.isEmpty else { throw UsageError("the password file \(file) is empty") }
             return bytes
         }
         if let value = ProcessInfo.processInfo.environment[environment], !value.isEmpty {
@@ -20,9 +19,9 @@ enum Passphrase {
         }
         let first = try read(prompt: prompt)
         if confirm {
-            guard try read(prompt: "Again: ") == first else { throw ValidationError("the passphrases do not match") }
+            guard try read(prompt: "Again: ") == first else { throw UsageError("the passphrases do not match") }
         }
-        guard !first.isEmpty else { throw ValidationError("an empty passphrase is not allowed") }
+        guard !first.isEmpty else { throw UsageError("an empty passphrase is not allowed") }
         return first
     }
 
@@ -30,7 +29,7 @@ enum Passphrase {
     private static func read(prompt: String) throws -> [UInt8] {
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
-            throw ValidationError("no passphrase given: use --password-file FILE or NEXUSFS_PASSWORD, or run on a terminal")
+            throw UsageError("no passphrase given: use --password-file FILE or NEXUSFS_PASSWORD, or run on a terminal")
         }
         defer { close(fd) }
         _ = prompt.withCString { write(fd, $0, strlen($0)) }
