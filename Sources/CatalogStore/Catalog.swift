@@ -37,22 +37,30 @@ public final class Catalog: Sendable {
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
             try Self.migrator().migrate(queue)
-        } catch let error as CatalogError {
-            throw error
-        } catch {
-            throw CatalogError(.sqlite, "cannot open the catalog \(path)", underlying: error)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, "cannot open the catalog \(path)", path: path)
         }
     }
 
+    /// Runs `body` on the connection. SQLite's own errors become `CatalogError`s; anything
+    /// else `body` throws (a caller's error, the journal sink's) comes back unchanged.
     private func access<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try queue.inDatabase(body)
-        } catch let error as CatalogError {
-            throw error
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
-            throw CatalogError(.noSpace, "\(what): the disk holding the catalog \(path) is full", underlying: error)
-        } catch {
-            throw CatalogError(.sqlite, what, underlying: error)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, what, path: path)
+        }
+    }
+
+    /// A catalog error for an SQLite error, keeping a full disk and a damaged file apart.
+    static func translate(_ error: DatabaseError, _ what: String, path: String) -> CatalogError {
+        switch error.resultCode {
+        case .SQLITE_FULL:
+            CatalogError(.noSpace, "\(what): the disk holding the catalog \(path) is full", underlying: error)
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            CatalogError(.corrupt, "\(what): the catalog \(path) is damaged", underlying: error)
+        default:
+            CatalogError(.sqlite, what, underlying: error)
         }
     }
 
@@ -155,8 +163,8 @@ public final class Catalog: Sendable {
                 try db.execute(sql: "DELETE FROM chunks; DELETE FROM packs; VACUUM")
             }
             try copy.close()
-        } catch {
-            throw CatalogError(.sqlite, "cannot write a catalog snapshot to \(destination)", underlying: error)
+        } catch let error as DatabaseError {
+            throw Self.translate(error, "cannot write a catalog snapshot to \(destination)", path: destination)
         }
         return sequence
     }
@@ -169,8 +177,8 @@ public final class Catalog: Sendable {
             group.withLock { $0?.close(); $0 = nil }
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
         }
-        do { try queue.close() } catch {
-            throw CatalogError(.sqlite, "cannot close the catalog \(path)", underlying: error)
+        do { try queue.close() } catch let error as DatabaseError {
+            throw Self.translate(error, "cannot close the catalog \(path)", path: path)
         }
     }
 }

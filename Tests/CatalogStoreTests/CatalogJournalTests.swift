@@ -117,6 +117,23 @@ struct CatalogJournalTests {
         }
     }
 
+    @Test("an error a transaction body or the journal throws comes back unchanged; SQLite's own become CatalogErrors")
+    func foreignErrorsPassThrough() throws {
+        struct Refusal: Error, Equatable { var reason: String }
+        let temp = try TemporaryCatalog()
+        #expect(throws: Refusal(reason: "stage")) { try temp.catalog.stage { _ in throw Refusal(reason: "stage") } }
+        #expect(throws: Refusal(reason: "read")) { try temp.catalog.read { _ in throw Refusal(reason: "read") } }
+        try temp.catalog.write { w in try w.insertNode(node(30)) }
+        let duplicate = #expect(throws: CatalogError.self) { try temp.catalog.write { w in try w.insertNode(node(30)) } }
+        #expect(duplicate?.code == .sqlite)
+
+        let sinkFails = try Catalog(path: temp.directory + "/other.db", create: true, journal: { _, _ in
+            throw Refusal(reason: "journal")
+        })
+        defer { try? sinkFails.close() }
+        #expect(throws: Refusal(reason: "journal")) { try sinkFails.write { w in try w.insertNode(node(31)) } }
+    }
+
     @Test("chunk index changes are not journaled")
     func indexIsNotJournaled() throws {
         let temp = try TemporaryCatalog()

@@ -161,6 +161,19 @@ struct RepositoryTests {
         #expect(after.uniqueBytes == before.uniqueBytes)
     }
 
+    @Test("a name that exists as another kind is an invalid request, not a catalog failure")
+    func importNameClash() throws {
+        let ws = try Workspace()
+        try ws.write("t", Array("a file".utf8))
+        let repo = try ws.create()
+        _ = try repo.importTree(from: ws.source, to: .root)
+        try FileManager.default.removeItem(atPath: ws.source + "/t")
+        try ws.write("t/inner.txt", Array("now a folder".utf8))
+        let error = #expect(throws: RepositoryError.self) { _ = try repo.importTree(from: ws.source, to: .root) }
+        #expect(error?.code == .invalidArgument, "\(String(describing: error))")
+        #expect(error?.message.contains("/t") == true, "\(String(describing: error))")
+    }
+
     @Test("keys: a second passphrase opens the same repository, and a changed one replaces the old")
     func keyManagement() throws {
         let ws = try Workspace()
