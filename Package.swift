@@ -41,6 +41,11 @@ let package = Package(
             "NexusTypes", "CryptoCore", "BlobStorage", "CatalogStore", "LocalTree",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // POSIX semantics over a repository: inodes, handles, content editing, group commits.
+        .target(name: "VFS", dependencies: [
+            "NexusTypes", "CatalogStore", "BlobStorage", "RepositoryCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "nexusfs", dependencies: [
             "NexusTypes", "RepositoryCore", "CryptoCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -54,6 +59,7 @@ let package = Package(
         .testTarget(name: "RepositoryCoreTests", dependencies: [
             "RepositoryCore", "BlobStorage", "CatalogStore", "CryptoCore", "NexusTypes",
         ]),
+        .testTarget(name: "VFSTests", dependencies: ["VFS", "RepositoryCore", "CatalogStore", "CryptoCore", "NexusTypes"]),
         .testTarget(name: "EndToEndTests", dependencies: ["nexusfs"]),
     ]
 )

@@ -38,8 +38,20 @@ extension Repository {
         return StoredContent(manifest: ContentManifest(chunks: chunks), sha256: hasher.finalize())
     }
 
+    /// Stores one chunk of content unless the repository has it already; returns its id.
+    public func storeChunk(_ data: UnsafeRawBufferPointer, compressor: Compressor) throws -> BlobID {
+        let id = keys.blobKeys.id(of: data)
+        if try !catalog.read({ try $0.containsBlob(id) }) {
+            try store.add(id: id, kind: .data, plaintext: data, compressor: compressor)
+        }
+        return id
+    }
+
+    /// The chunker that cuts this repository's content.
+    public var contentChunker: Chunker { chunker }
+
     /// Reads one blob's plaintext, wherever it is.
-    func readBlob(_ id: BlobID, compressor: Compressor) throws -> [UInt8] {
+    public func readBlob(_ id: BlobID, compressor: Compressor) throws -> [UInt8] {
         if let location = try catalog.read({ try $0.location(of: id) }) {
             return try store.read(id, from: (location.pack, try location.packEntry(id: id)), compressor: compressor)
         }
@@ -58,7 +70,7 @@ extension Repository {
     }
 
     /// The manifest id of a content (SHA-256 of its encoding).
-    func manifestID(of manifest: ContentManifest) -> ManifestID {
+    public func manifestID(of manifest: ContentManifest) -> ManifestID {
         ManifestID(bytes: SHA256Hasher.hash(manifest.encoded))!
     }
 }

@@ -174,6 +174,60 @@ struct RepositoryTests {
         #expect(error?.message.contains("/t") == true, "\(String(describing: error))")
     }
 
+    @Test("lower layers' errors keep their meaning: a full disk is noSpace, damage is integrity")
+    func wrappedErrorCodes() {
+        #expect(RepositoryError.wrap(CatalogError(.noSpace, "full"), "import").code == .noSpace)
+        #expect(RepositoryError.wrap(BlobStoreError(.noSpace, "full"), "import").code == .noSpace)
+        #expect(RepositoryError.wrap(CatalogError(.corrupt, "bad"), "open").code == .integrity)
+        #expect(RepositoryError.wrap(BlobStoreError(.corrupt, "bad"), "open").code == .integrity)
+        #expect(RepositoryError.wrap(CatalogError(.sqlite, "odd"), "open").code == .failed)
+        #expect(RepositoryError.wrap(CatalogError(.noSpace, "full"), "import of /src failed").message
+                == "import of /src failed: full")
+        let original = RepositoryError(.invalidArgument, "as it was")
+        #expect(RepositoryError.wrap(original, "context").message == "as it was")
+    }
+
+    @Test("a damaged catalog file is an integrity error that points at recover")
+    func damagedCatalogFile() throws {
+        let ws = try Workspace()
+        let repo = try ws.create()
+        try repo.close()
+        let catalog = Repository.catalogPath(stateRoot: ws.state, id: repo.config.id)
+        try Data(repeating: 0x5a, count: 8192).write(to: URL(fileURLWithPath: catalog))
+        let error = #expect(throws: RepositoryError.self) { _ = try ws.open() }
+        #expect(error?.code == .integrity, "\(String(describing: error))")
+        #expect(error?.message.contains("nexusfs recover") == true, "\(String(describing: error))")
+    }
+
+    @Test("a damaged journal record met while rolling forward is an integrity error, not a bare pack error")
+    func damagedJournalAtRollForward() throws {
+        let ws = try Workspace()
+        try ws.write("a.txt", Array("first".utf8))
+        var repo = try ws.create()
+        _ = try repo.importTree(from: ws.source, to: .root)
+        try repo.close()
+        let catalog = Repository.catalogPath(stateRoot: ws.state, id: repo.config.id)
+        try FileManager.default.copyItem(atPath: catalog, toPath: ws.root + "/catalog.before")
+        let packsBefore = Set(try repo.store.packNames())
+        try ws.write("b.txt", Array("second".utf8))
+        repo = try ws.open()
+        _ = try repo.importTree(from: ws.source, to: .root)
+        try repo.close()
+        var damaged = 0
+        for pack in try repo.store.packNames() where !packsBefore.contains(pack) {
+            for entry in try repo.store.tableOfContents(of: pack) where entry.kind == .journal {
+                try flipByte(in: repo.store.path(of: pack), at: entry.offset + UInt64(entry.frameLength) - 20)
+                damaged += 1
+            }
+        }
+        #expect(damaged == 1)
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: catalog + suffix) }
+        try FileManager.default.copyItem(atPath: ws.root + "/catalog.before", toPath: catalog)
+        let error = #expect(throws: RepositoryError.self) { _ = try ws.open() }
+        #expect(error?.code == .integrity, "\(String(describing: error))")
+        #expect(error?.message.contains(ws.repository) == true, "\(String(describing: error))")
+    }
+
     @Test("keys: a second passphrase opens the same repository, and a changed one replaces the old")
     func keyManagement() throws {
         let ws = try Workspace()
@@ -192,4 +246,16 @@ struct RepositoryTests {
         try Repository.removeKey(at: ws.repository, id: other.id, passphrase: third)
         #expect(throws: RepositoryError.self) { _ = try Repository.keys(at: ws.repository, passphrase: ws.passphrase) }
     }
+}
+
+/// Inverts one byte of a file in place (files in a repository are read-only).
+func flipByte(in path: String, at offset: UInt64) throws {
+    chmod(path, 0o600)
+    defer { chmod(path, 0o400) }
+    let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+    defer { try? handle.close() }
+    try handle.seek(toOffset: offset)
+    let byte = try #require(try handle.read(upToCount: 1)?.first)
+    try handle.seek(toOffset: offset)
+    try handle.write(contentsOf: [~byte])
 }

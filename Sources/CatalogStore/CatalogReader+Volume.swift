@@ -1,0 +1,38 @@
+import GRDB
+import NexusTypes
+
+extension CatalogReader {
+    /// Nodes no directory entry names any more (unlinked while open, then the process ended).
+    public func orphanNodes() throws -> [InodeNumber] {
+        try Int64.fetchAll(db, sql: "SELECT ino FROM nodes WHERE nlink = 0").map { InodeNumber(UInt64(bitPattern: $0)) }
+    }
+
+    /// The number of nodes, for statfs.
+    public func nodeCount() throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM nodes") ?? 0
+    }
+
+    /// Whether a folder has any entry.
+    public func hasEntries(_ folder: InodeNumber) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM entries WHERE parent = ?)",
+                          arguments: [Int64(bitPattern: folder.rawValue)]) ?? false
+    }
+
+    /// The latest version of a document, if it has any.
+    public func latestVersion(of document: Int64) throws -> VersionRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM versions WHERE doc = ? ORDER BY number DESC LIMIT 1", arguments: [document])
+            .map(VersionRecord.init(row:))
+    }
+
+    /// One stored xattr value.
+    public func xattr(_ name: [UInt8], of inode: InodeNumber) throws -> [UInt8]? {
+        try Row.fetchOne(db, sql: "SELECT value FROM xattrs WHERE ino = ? AND name = ?",
+                         arguments: [Int64(bitPattern: inode.rawValue), name.data]).map { [UInt8]($0["value"] as Data) }
+    }
+}
+
+import Foundation
+
+extension Array where Element == UInt8 {
+    var data: Data { Data(self) }
+}

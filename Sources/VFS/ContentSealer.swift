@@ -1,0 +1,120 @@
+import BlobStorage
+import NexusTypes
+
+/// Turns a stored layout plus written pages into a new stored layout, chunking only
+/// around the written ranges: chunking starts at the chunk holding the first written
+/// byte and stops, once past the written bytes, at the first cut that falls on an old
+/// chunk boundary; from there the old chunks are reused as they are.
+struct ContentSealer {
+    let chunker: Chunker
+    let state: FileContent.State
+    let source: ChunkSource
+
+    private var base: ContentLayout { state.base }
+    private var size: Int64 { state.size }
+
+    /// Written byte ranges, merged, in order, within the file.
+    private var runs: [(start: Int64, end: Int64)] {
+        var out: [(Int64, Int64)] = []
+        let page = FileContent.pageSize
+        for index in state.pages.keys.sorted() {
+            let start = index * page
+            let end = min(start + page, size)
+            guard start < end else { continue }
+            if let last = out.last, last.1 == start { out[out.count - 1].1 = end } else { out.append((start, end)) }
+        }
+        return out
+    }
+
+    /// The new layout; stores the new chunks.
+    func seal() throws -> ContentLayout {
+        var out = ContentLayout()
+        var position: Int64 = 0
+        let runs = self.runs
+        var next = 0
+        while next < runs.count {
+            let run = runs[next]
+            if run.end <= position { next += 1; continue }
+            // Start at the chunk holding the run's first byte.
+            var start = max(run.start, position)
+            if let i = base.index(containing: start), base.extents[i].chunk != nil { start = max(base.starts[i], position) }
+            copyOld(into: &out, from: &position, to: start)
+            var coveredTo = run.end
+            next += 1
+            var p = start
+            let params = chunker.parameters
+            var window = [UInt8](repeating: 0, count: params.maxSize)
+            while true {
+                // Take in every run that the chunking has reached.
+                while next < runs.count, runs[next].start <= max(p, coveredTo) {
+                    coveredTo = max(coveredTo, runs[next].end)
+                    next += 1
+                }
+                let limit = min(size, max(coveredTo, base.size))
+                if p >= limit { break }
+                let count = Int(min(Int64(params.maxSize), limit - p))
+                let cut = try window.withUnsafeMutableBytes { buffer -> Int in
+                    let view = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+                    try FileContent.fill(view, from: p, state: state, source: source)
+                    let length = chunker.chunkLength(in: UnsafeRawBufferPointer(view))
+                    let id = try source.store(UnsafeRawBufferPointer(rebasing: view[0..<length]))
+                    out.append(Extent(chunk: id, length: Int64(length)))
+                    return length
+                }
+                p += Int64(cut)
+                if p >= coveredTo && (p >= base.size || base.isBoundary(p)) { break }
+            }
+            position = p
+        }
+        copyOld(into: &out, from: &position, to: size)
+        return out
+    }
+
+    /// Appends the old layout's extents from `position` to `end` (holes past its end).
+    private func copyOld(into out: inout ContentLayout, from position: inout Int64, to end: Int64) {
+        while position < end {
+            guard let i = base.index(containing: position) else {
+                out.append(Extent(chunk: nil, length: end - position))
+                position = end
+                return
+            }
+            let extent = base.extents[i]
+            let extentEnd = base.starts[i] + extent.length
+            if extent.chunk == nil {
+                let stop = min(extentEnd, end)
+                out.append(Extent(chunk: nil, length: stop - position))
+                position = stop
+            } else {
+                precondition(base.starts[i] == position && extentEnd <= end, "copying part of a chunk")
+                out.append(extent)
+                position = extentEnd
+            }
+        }
+    }
+}
+
+extension FileContent {
+    /// Chunks the written pages into the blob store and makes the result the stored layout.
+    /// Returns the layout and whether the content changed since it was last sealed.
+    func seal(chunker: Chunker, source: ChunkSource) throws -> (layout: ContentLayout, size: Int64, modified: Bool, author: UInt32, time: FileTime?) {
+        try state.withLock { state in
+            if !state.pages.isEmpty || state.base.size != state.size {
+                let layout = try ContentSealer(chunker: chunker, state: state, source: source).seal()
+                state.base = layout
+                state.pages = [:]
+            }
+            let modified = state.modified
+            state.modified = false
+            return (state.base, state.size, modified, state.author, state.modificationTime)
+        }
+    }
+
+    /// Makes written pages part of the stored layout without ending the save (keeps memory bounded).
+    func spill(chunker: Chunker, source: ChunkSource) throws {
+        try state.withLock { state in
+            guard !state.pages.isEmpty else { return }
+            state.base = try ContentSealer(chunker: chunker, state: state, source: source).seal()
+            state.pages = [:]
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import NexusTypes
+import Synchronization
+
+/// The content of one regular file while it is open: the stored layout plus the
+/// pages written since, in memory. Shared by every handle of the inode.
+///
+/// Thread-safe; lock order: Volume.state before FileContent.state.
+final class FileContent: Sendable {
+    /// Bytes per page of written data.
+    static let pageSize: Int64 = 64 << 10
+
+    struct State {
+        var base: ContentLayout
+        var size: Int64
+        /// Written pages by index; each holds the page's full bytes (zeros past the end).
+        var pages: [Int64: [UInt8]] = [:]
+        /// Whether the content differs from what was last staged in the catalog.
+        var modified = false
+        /// uid of the last writer, for the version's author.
+        var author: UInt32 = 0
+        var modificationTime: FileTime?
+    }
+
+    let inode: InodeNumber
+    let state: Mutex<State>
+    private let source: ChunkSource
+
+    init(inode: InodeNumber, layout: ContentLayout, size: Int64, source: ChunkSource) {
+        self.inode = inode
+        self.source = source
+        state = Mutex(State(base: layout, size: max(size, layout.size)))
+    }
+
+    var size: Int64 { state.withLock { $0.size } }
+    var isModified: Bool { state.withLock { $0.modified } }
+    var dirtyBytes: Int64 { state.withLock { Int64($0.pages.count) * Self.pageSize } }
+
+    /// Reads up to `count` bytes at `offset`; short only at the end of the file.
+    func read(at offset: Int64, count: Int) throws -> [UInt8] {
+        try state.withLock { state in
+            guard offset < state.size, count > 0 else { return [] }
+            let end = min(state.size, offset + Int64(count))
+            var out = [UInt8](repeating: 0, count: Int(end - offset))
+            try out.withUnsafeMutableBytes { buffer in
+                try Self.fill(buffer, from: offset, state: state, source: source)
+            }
+            return out
+        }
+    }
+
+    /// Writes `data` at `offset`, growing the file as needed.
+    func write(_ data: UnsafeRawBufferPointer, at offset: Int64, author: UInt32, time: FileTime) throws {
+        guard !data.isEmpty else { return }
+        try state.withLock { state in
+            var position = offset
+            var consumed = 0
+            while consumed < data.count {
+                let page = position / Self.pageSize
+                let within = Int(position - page * Self.pageSize)
+                let n = min(data.count - consumed, Int(Self.pageSize) - within)
+                if state.pages[page] == nil {
+                    state.pages[page] = try Self.loadPage(page, state: state, source: source)
+                }
+                state.pages[page]!.withUnsafeMutableBytes { pageBytes in
+                    (pageBytes.baseAddress! + within).copyMemory(from: data.baseAddress! + consumed, byteCount: n)
+                }
+                position += Int64(n)
+                consumed += n
+            }
+            state.size = max(state.size, offset + Int64(data.count))
+            state.modified = true
+            state.author = author
+            state.modificationTime = time
+        }
+    }
+
+    /// Sets the size; bytes past a shrunken end read as zeros if the file grows again.
+    func truncate(to newSize: Int64, author: UInt32, time: FileTime) throws {
+        try state.withLock { state in
+            if newSize < state.size {
+                // Keep the partial chunk at the cut in pages, so the stored layout can end on a boundary.
+                if let i = state.base.index(containing: newSize), state.base.extents[i].chunk != nil,
+                   state.base.starts[i] < newSize {
+                    var page = state.base.starts[i] / Self.pageSize
+                    while page * Self.pageSize < newSize {
+                        if state.pages[page] == nil { state.pages[page] = try Self.loadPage(page, state: state, source: source) }
+                        page += 1
+                    }
+                    state.base.truncate(to: state.base.starts[i])
+                } else {
+                    state.base.truncate(to: newSize)
+                }
+                let lastPage = newSize / Self.pageSize
+                state.pages = state.pages.filter { $0.key <= lastPage }
+                if let bytes = state.pages[lastPage] {
+                    var zeroed = bytes
+                    let keep = Int(newSize - lastPage * Self.pageSize)
+                    for k in keep..<zeroed.count { zeroed[k] = 0 }
+                    state.pages[lastPage] = keep == 0 ? nil : zeroed
+                }
+            }
+            if newSize != state.size { state.modified = true }
+            state.size = newSize
+            state.author = author
+            state.modificationTime = time
+        }
+    }
+
+    /// A full page of the current content, from the stored layout (zeros past its end).
+    private static func loadPage(_ page: Int64, state: State, source: ChunkSource) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Int(pageSize))
+        let start = page * pageSize
+        if start < state.base.size {
+            let count = Int(min(pageSize, state.base.size - start))
+            try bytes.withUnsafeMutableBytes { buffer in
+                try fillFromBase(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]), from: start, base: state.base, source: source)
+            }
+        }
+        return bytes
+    }
+
+    /// Copies the content at `offset` into `buffer`: written pages over the stored layout over zeros.
+    static func fill(_ buffer: UnsafeMutableRawBufferPointer, from offset: Int64, state: State, source: ChunkSource) throws {
+        var done = 0
+        while done < buffer.count {
+            let position = offset + Int64(done)
+            let page = position / pageSize
+            let within = Int(position - page * pageSize)
+            let n = min(buffer.count - done, Int(pageSize) - within)
+            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + n])
+            if let bytes = state.pages[page] {
+                bytes.withUnsafeBytes { target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[within..<within + n])) }
+            } else if position < state.base.size {
+                let fromBase = Int(min(Int64(n), state.base.size - position))
+                try fillFromBase(UnsafeMutableRawBufferPointer(rebasing: target[0..<fromBase]), from: position, base: state.base, source: source)
+                if fromBase < n { UnsafeMutableRawBufferPointer(rebasing: target[fromBase...]).initializeMemory(as: UInt8.self, repeating: 0) }
+            } else {
+                target.initializeMemory(as: UInt8.self, repeating: 0)
+            }
+            done += n
+        }
+    }
+
+    /// Copies stored content; the range must lie within the layout.
+    static func fillFromBase(_ buffer: UnsafeMutableRawBufferPointer, from offset: Int64, base: ContentLayout,
+                             source: ChunkSource) throws {
+        var done = 0
+        while done < buffer.count {
+            let position = offset + Int64(done)
+            guard let i = base.index(containing: position) else { break }
+            let extent = base.extents[i]
+            let within = Int(position - base.starts[i])
+            let n = min(buffer.count - done, Int(extent.length) - within)
+            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + n])
+            if let chunk = extent.chunk {
+                let bytes = try source.chunk(chunk)
+                guard bytes.count == Int(extent.length) else {
+                    throw VFSError(.io, "chunk \(chunk.short) has \(bytes.count) bytes, expected \(extent.length)")
+                }
+                bytes.withUnsafeBytes { target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[within..<within + n])) }
+            } else {
+                target.initializeMemory(as: UInt8.self, repeating: 0)
+            }
+            done += n
+        }
+    }
+}

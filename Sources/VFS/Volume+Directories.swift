@@ -1,0 +1,61 @@
+import CatalogStore
+import Foundation
+import Glibc
+import NexusTypes
+
+extension Volume {
+    /// Opens a folder for listing; the listing is a snapshot taken now.
+    public func openDirectory(_ inode: InodeNumber) throws -> UInt64 {
+        let entries = try read { reader -> [DirectoryEntry] in
+            let node = try self.node(inode, in: reader)
+            guard node.kind == .directory else { throw VFSError(.notDirectory) }
+            let parent = inode == .root ? inode : (try reader.names(of: inode).first?.parent ?? inode)
+            var entries = [DirectoryEntry(name: [0x2e], inode: inode, mode: node.mode),
+                           DirectoryEntry(name: [0x2e, 0x2e], inode: parent, mode: NodeKind.directory.rawValue)]
+            for entry in try reader.entries(in: inode) {
+                let mode = try reader.node(entry.inode)?.mode ?? NodeKind.regular.rawValue
+                entries.append(DirectoryEntry(name: entry.name.bytes, inode: entry.inode, mode: mode))
+            }
+            return entries
+        }
+        return table.withLock { table in
+            let handle = table.nextHandle
+            table.nextHandle += 1
+            table.handles[handle] = .directory(inode: inode, entries: entries)
+            return handle
+        }
+    }
+
+    /// The snapshot's entries from `offset` on; an entry's offset is its index, and the
+    /// next offset to ask for is index + 1.
+    public func listDirectory(_ handle: UInt64, from offset: Int64) throws -> ArraySlice<DirectoryEntry> {
+        try table.withLock { table in
+            guard case .directory(_, let entries)? = table.handles[handle] else { throw VFSError(.badHandle) }
+            let start = Int(max(0, min(offset, Int64(entries.count))))
+            return entries[start...]
+        }
+    }
+
+    /// The attributes of a listed entry, for readdirplus: the kernel then holds a reference.
+    public func attributesForListing(_ inode: InodeNumber) throws -> Attributes {
+        let attributes = try attributes(of: inode)
+        remember(inode)
+        return attributes
+    }
+
+    public func releaseDirectory(_ handle: UInt64) {
+        _ = table.withLock { $0.handles.removeValue(forKey: handle) }
+    }
+
+    /// statfs: the space of the disk under the repository, and the number of nodes.
+    public func statistics() throws -> VolumeStatistics {
+        var disk = statvfs()
+        guard statvfs(repository.path, &disk) == 0 else { throw VFSError(.io, "statvfs \(repository.path)") }
+        let nodes = UInt64(try read { try $0.nodeCount() })
+        let scale = UInt64(disk.f_frsize) / 4096
+        return VolumeStatistics(blockSize: 4096, blocks: UInt64(disk.f_blocks) * max(scale, 1),
+                                blocksFree: UInt64(disk.f_bfree) * max(scale, 1),
+                                blocksAvailable: UInt64(disk.f_bavail) * max(scale, 1),
+                                files: nodes + UInt64(disk.f_ffree), filesFree: UInt64(disk.f_ffree))
+    }
+}

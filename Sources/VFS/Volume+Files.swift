@@ -1,0 +1,248 @@
+import CatalogStore
+import Glibc
+import NexusTypes
+
+extension Volume {
+    /// Opens a file; regular files share one content object per inode.
+    public func open(_ inode: InodeNumber, flags: Int32, caller: Caller) throws -> UInt64 {
+        let node = try read { try self.node(inode, in: $0) }
+        let access = flags & O_ACCMODE
+        let writable = access == O_WRONLY || access == O_RDWR
+        if writable && options.readOnly { throw VFSError(.readOnly) }
+        if node.kind == .directory && writable { throw VFSError(.isDirectory) }
+        let layout: ContentLayout
+        if node.kind == .regular {
+            let manifest = try node.manifest.map { id in
+                try read { reader -> ContentManifest in
+                    guard let manifest = try reader.manifest(id) else { throw VFSError(.io, "the content of inode \(inode) is missing") }
+                    return manifest
+                }
+            }
+            layout = manifest.map(ContentLayout.init(manifest:)) ?? ContentLayout()
+        } else {
+            layout = ContentLayout()
+        }
+        return table.withLock { table in
+            var state = table.inodes[inode, default: InodeState()]
+            state.opens += 1
+            if node.kind == .regular && state.content == nil {
+                state.content = FileContent(inode: inode, layout: layout, size: node.size, source: source)
+            }
+            table.inodes[inode] = state
+            let handle = table.nextHandle
+            table.nextHandle += 1
+            table.handles[handle] = .file(inode: inode, writable: writable, append: flags & O_APPEND != 0)
+            return handle
+        }
+    }
+
+    /// Creates and opens a regular file.
+    public func create(_ name: [UInt8], in parent: InodeNumber, mode: UInt32, flags: Int32,
+                       caller: Caller) throws -> (Attributes, UInt64) {
+        let node = try makeNode(name, in: parent, kind: .regular, mode: mode, caller: caller)
+        let handle = try open(node.inode, flags: flags, caller: caller)
+        return (attributes(node), handle)
+    }
+
+    func fileHandle(_ handle: UInt64) throws -> (inode: InodeNumber, writable: Bool, append: Bool, content: FileContent?) {
+        try table.withLock { table in
+            guard case .file(let inode, let writable, let append)? = table.handles[handle] else { throw VFSError(.badHandle) }
+            return (inode, writable, append, table.inodes[inode]?.content)
+        }
+    }
+
+    public func read(_ handle: UInt64, at offset: Int64, count: Int) throws -> [UInt8] {
+        let file = try fileHandle(handle)
+        guard let content = file.content else { throw VFSError(.invalid, "not a regular file") }
+        do {
+            return try content.read(at: offset, count: count)
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    public func write(_ handle: UInt64, at offset: Int64, data: UnsafeRawBufferPointer, caller: Caller) throws -> Int {
+        let file = try fileHandle(handle)
+        guard file.writable else { throw VFSError(.badHandle, "not open for writing") }
+        guard let content = file.content else { throw VFSError(.invalid, "not a regular file") }
+        guard offset >= 0, offset + Int64(data.count) <= Int64(1) << 50 else { throw VFSError(.tooBig) }
+        do {
+            try content.write(data, at: file.append ? content.size : offset, author: caller.uid, time: .now)
+            if content.dirtyBytes > options.maxDirtyBytesPerFile {
+                try content.spill(chunker: source.chunker, source: source)
+            }
+        } catch {
+            throw mapped(error)
+        }
+        return data.count
+    }
+
+    /// close(2) of the last descriptor of a handle: a save if the file was written.
+    public func release(_ handle: UInt64) throws {
+        let released = table.withLock { table -> (InodeNumber, FileContent?)? in
+            guard case .file(let inode, _, _)? = table.handles.removeValue(forKey: handle) else { return nil }
+            table.inodes[inode]?.opens -= 1
+            return (inode, table.inodes[inode]?.content)
+        }
+        guard let (inode, content) = released else { throw VFSError(.badHandle) }
+        defer { dropIfIdle(inode) }
+        if let content, content.isModified { try save(content) }
+    }
+
+    /// fsync(2): saves the file and makes it and every staged change durable.
+    public func fsync(_ handle: UInt64) throws {
+        let file = try fileHandle(handle)
+        if let content = file.content, content.isModified { try save(content) }
+        try commitNow()
+    }
+
+    /// Forgets an inode's in-memory state when nothing uses it any more.
+    func dropIfIdle(_ inode: InodeNumber) {
+        let drop = table.withLock { table -> Bool in
+            guard let state = table.inodes[inode], state.opens == 0 else { return false }
+            if let content = state.content, content.isModified { return false }
+            if state.lookups == 0 {
+                table.inodes[inode] = nil
+                return true
+            }
+            table.inodes[inode]?.content = nil
+            return false
+        }
+        if drop { deleteIfUnlinked(inode) }
+    }
+
+    /// Chunks the written content and stages it as the node's content, with a new version
+    /// when it differs from the latest one.
+    func save(_ content: FileContent) throws {
+        if options.readOnly { return }
+        let sealed: (layout: ContentLayout, size: Int64, modified: Bool, author: UInt32, time: FileTime?)
+        do {
+            sealed = try content.seal(chunker: source.chunker, source: source)
+        } catch {
+            throw mapped(error)
+        }
+        guard sealed.modified else { return }
+        let manifest = sealed.layout.manifest
+        let id = repository.manifestID(of: manifest)
+        let now = FileTime.now
+        try stage { w in
+            guard var node = try w.reader.node(content.inode) else { return }
+            try w.insertManifest(manifest, id: id)
+            node.manifest = id
+            node.size = sealed.size
+            node.modificationTime = sealed.time ?? now
+            node.changeTime = now
+            if node.document == nil { node.document = try w.allocateDocument() }
+            try w.updateNode(node)
+            guard node.linkCount > 0, let document = node.document else { return }
+            if try w.reader.latestVersion(of: document)?.manifest == id { return }
+            let summary = try w.reader.xattr(Array("user.nexus.summary".utf8), of: node.inode)
+            try w.insertVersion(VersionRecord(
+                document: document, number: try w.nextVersionNumber(of: document), time: now, author: sealed.author,
+                size: sealed.size, sha256: nil, summary: summary.map { String(decoding: $0, as: UTF8.self) }, manifest: id))
+        }
+    }
+
+    /// setattr: mode, owner, size and times.
+    public func setAttributes(_ inode: InodeNumber, _ changes: AttributeChanges, handle: UInt64?, caller: Caller) throws -> Attributes {
+        let now = FileTime.now
+        if let size = changes.size {
+            guard size >= 0, size <= Int64(1) << 50 else { throw VFSError(.tooBig) }
+            let node = try read { try self.node(inode, in: $0) }
+            guard node.kind == .regular else { throw node.kind == .directory ? VFSError(.isDirectory) : VFSError(.invalid) }
+            if options.readOnly { throw VFSError(.readOnly) }
+            // Through the content object, which an open file shares; a file nobody has open
+            // is saved at once, an open one when its writer closes it.
+            let own = try open(inode, flags: O_RDWR, caller: caller)
+            let (content, shared) = try table.withLock { table -> (FileContent, Bool) in
+                guard let state = table.inodes[inode], let content = state.content else { throw VFSError(.io) }
+                table.handles[own] = nil
+                table.inodes[inode]?.opens -= 1
+                return (content, state.opens > 1)
+            }
+            do {
+                try content.truncate(to: size, author: caller.uid, time: now)
+                if !shared { try save(content) }
+            } catch {
+                dropIfIdle(inode)
+                throw mapped(error)
+            }
+            dropIfIdle(inode)
+        }
+        let node = try stage { w -> NodeRecord in
+            var node = try self.node(inode, in: w.reader)
+            if let mode = changes.mode { node.permissions = mode & 0o7777 }
+            if let uid = changes.uid { node.uid = uid }
+            if let gid = changes.gid { node.gid = gid }
+            if let atime = changes.accessTime { node.accessTime = atime.resolved(now) }
+            if let mtime = changes.modificationTime { node.modificationTime = mtime.resolved(now) }
+            node.changeTime = now
+            try w.updateNode(node)
+            return node
+        }
+        if let mtime = changes.modificationTime, let content = table.withLock({ $0.inodes[inode]?.content }) {
+            content.state.withLock { $0.modificationTime = mtime.resolved(now) }
+        }
+        return attributes(node)
+    }
+
+    /// fallocate(2): allocation (which may grow the file) and punching holes.
+    public func allocate(_ handle: UInt64, mode: Int32, offset: Int64, length: Int64, caller: Caller) throws {
+        let keepSize: Int32 = 0x01, punchHole: Int32 = 0x02
+        let file = try fileHandle(handle)
+        guard let content = file.content, file.writable else { throw VFSError(.badHandle) }
+        guard offset >= 0, length > 0 else { throw VFSError(.invalid) }
+        switch mode {
+        case 0:
+            if offset + length > content.size { try content.truncate(to: offset + length, author: caller.uid, time: .now) }
+        case keepSize:
+            return
+        case punchHole | keepSize:
+            let end = min(offset + length, content.size)
+            var position = offset
+            let zeros = [UInt8](repeating: 0, count: 1 << 20)
+            while position < end {
+                let n = Int(min(Int64(zeros.count), end - position))
+                try zeros.withUnsafeBytes { try content.write(UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: position, author: caller.uid, time: .now) }
+                position += Int64(n)
+                if content.dirtyBytes > options.maxDirtyBytesPerFile { try content.spill(chunker: source.chunker, source: source) }
+            }
+        default:
+            throw VFSError(.notSupported)
+        }
+    }
+
+    /// lseek(2) with SEEK_DATA and SEEK_HOLE.
+    public func seek(_ handle: UInt64, offset: Int64, whence: Int32) throws -> Int64 {
+        let file = try fileHandle(handle)
+        guard let content = file.content else { throw VFSError(.invalid) }
+        let state = content.state.withLock { $0 }
+        do {
+            guard offset >= 0, offset < state.size else { throw VFSError(.noSuchOffset) }
+            let isData: (Int64) -> Bool = { position in
+                if state.pages[position / FileContent.pageSize] != nil { return true }
+                guard let i = state.base.index(containing: position) else { return false }
+                return state.base.extents[i].chunk != nil
+            }
+            let step = FileContent.pageSize
+            var position = offset
+            let wantData = whence == 3
+            guard whence == 3 || whence == 4 else { throw VFSError(.invalid) }
+            while position < state.size {
+                if isData(position) == wantData { return position }
+                position = (position / step + 1) * step
+            }
+            if wantData { throw VFSError(.noSuchOffset) }
+            return state.size
+        }
+    }
+}
+
+extension AttributeChanges.Time {
+    func resolved(_ now: FileTime) -> FileTime {
+        switch self {
+        case .now: now
+        case .at(let time): time
+        }
+    }
+}

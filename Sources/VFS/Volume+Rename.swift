@@ -1,0 +1,87 @@
+import CatalogStore
+import NexusTypes
+
+extension Volume {
+    /// rename(2) and renameat2(2): atomic replacement of the target, RENAME_NOREPLACE
+    /// and RENAME_EXCHANGE; other flags are refused with EINVAL.
+    public func rename(_ name: [UInt8], in parent: InodeNumber, to newName: [UInt8], in newParent: InodeNumber,
+                       flags: RenameFlags, caller: Caller) throws {
+        guard flags.subtracting([.noReplace, .exchange]).isEmpty,
+              !(flags.contains(.noReplace) && flags.contains(.exchange)) else {
+            throw VFSError(.invalid, "unsupported rename flags \(flags.rawValue)")
+        }
+        let name = try Self.name(name)
+        let newName = try Self.name(newName)
+        let now = FileTime.now
+        try stage { w in
+            guard let source = try w.reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }
+            var sourceNode = try self.node(source, in: w.reader)
+            guard try self.node(newParent, in: w.reader).kind == .directory else { throw VFSError(.notDirectory) }
+            let target = try w.reader.entry(named: newName, in: newParent)
+            if sourceNode.kind == .directory { try refuseMoveIntoItself(source, to: newParent, in: w) }
+
+            if flags.contains(.exchange) {
+                guard let target else { throw VFSError(.notFound) }
+                var targetNode = try self.node(target, in: w.reader)
+                if targetNode.kind == .directory { try refuseMoveIntoItself(target, to: parent, in: w) }
+                try w.removeEntry(named: name, in: parent)
+                try w.removeEntry(named: newName, in: newParent)
+                try w.insertEntry(EntryRecord(parent: parent, name: name, inode: target))
+                try w.insertEntry(EntryRecord(parent: newParent, name: newName, inode: source))
+                let delta = (sourceNode.kind == .directory ? 1 : 0) - (targetNode.kind == .directory ? 1 : 0)
+                if parent != newParent {
+                    try touch(parent, in: w, time: now, linkDelta: -delta)
+                    try touch(newParent, in: w, time: now, linkDelta: delta)
+                } else {
+                    try touch(parent, in: w, time: now, linkDelta: 0)
+                }
+                sourceNode.changeTime = now
+                targetNode.changeTime = now
+                try w.updateNode(sourceNode)
+                try w.updateNode(targetNode)
+                return
+            }
+
+            var removedFolder = false
+            if let target {
+                if target == source { return }
+                if flags.contains(.noReplace) { throw VFSError(.exists) }
+                var targetNode = try self.node(target, in: w.reader)
+                if sourceNode.kind == .directory {
+                    guard targetNode.kind == .directory else { throw VFSError(.notDirectory) }
+                    guard try !w.reader.hasEntries(target) else { throw VFSError(.notEmpty) }
+                    targetNode.linkCount = 0
+                    removedFolder = true
+                } else {
+                    guard targetNode.kind != .directory else { throw VFSError(.isDirectory) }
+                    targetNode.linkCount -= 1
+                }
+                targetNode.changeTime = now
+                try w.removeEntry(named: newName, in: newParent)
+                try w.updateNode(targetNode)
+            }
+            try w.removeEntry(named: name, in: parent)
+            try w.insertEntry(EntryRecord(parent: newParent, name: newName, inode: source))
+            let movesFolder = sourceNode.kind == .directory && parent != newParent
+            if parent != newParent {
+                try touch(parent, in: w, time: now, linkDelta: movesFolder ? -1 : 0)
+            }
+            try touch(newParent, in: w, time: now, linkDelta: (movesFolder ? 1 : 0) - (removedFolder ? 1 : 0))
+            sourceNode.changeTime = now
+            try w.updateNode(sourceNode)
+        }
+    }
+
+    /// EINVAL when `folder` would move into itself or below itself.
+    private func refuseMoveIntoItself(_ folder: InodeNumber, to destination: InodeNumber, in w: CatalogWriter) throws {
+        var current = destination
+        var steps = 0
+        while true {
+            if current == folder { throw VFSError(.invalid, "cannot move a folder into itself") }
+            if current == .root { return }
+            guard let up = try w.reader.names(of: current).first?.parent, steps < 4096 else { return }
+            current = up
+            steps += 1
+        }
+    }
+}

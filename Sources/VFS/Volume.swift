@@ -1,0 +1,177 @@
+import CatalogStore
+import Foundation
+import Logging
+import NexusTypes
+import RepositoryCore
+import Synchronization
+
+/// A mounted repository as a POSIX filesystem: inode numbers are the catalog's,
+/// namespace changes are staged in the catalog and committed in groups, open
+/// files keep their written pages in memory until they are saved.
+///
+/// Thread-safe. Lock order: `table`, then a FileContent's state, then the catalog.
+public final class Volume: Sendable {
+    let repository: Repository
+    let catalog: Catalog
+    let options: VolumeOptions
+    let source: ChunkSource
+    let logger: Logger
+    let table = Mutex(Table())
+    /// Bytes that are not holes, per stored content, for st_blocks.
+    let allocated = Mutex([ManifestID: Int64]())
+    let stopping = Mutex(false)
+
+    struct InodeState {
+        /// Lookups the kernel holds (each reply with an entry adds one; forget removes them).
+        var lookups: UInt64 = 0
+        var opens = 0
+        var content: FileContent?
+    }
+
+    enum Handle {
+        case file(inode: InodeNumber, writable: Bool, append: Bool)
+        case directory(inode: InodeNumber, entries: [DirectoryEntry])
+    }
+
+    struct Table {
+        var inodes: [InodeNumber: InodeState] = [:]
+        var handles: [UInt64: Handle] = [:]
+        var nextHandle: UInt64 = 1
+    }
+
+    public init(repository: Repository, options: VolumeOptions = VolumeOptions(), logger: Logger = Logger(label: "nexusfs.vfs")) throws {
+        self.repository = repository
+        catalog = repository.catalog
+        self.options = options
+        self.logger = logger
+        source = ChunkSource(repository: repository)
+        try removeOrphans()
+    }
+
+    /// Nodes left without a name by a previous session (unlinked while open) are deleted.
+    private func removeOrphans() throws {
+        guard !options.readOnly else { return }
+        try stage { w in
+            for inode in try w.reader.orphanNodes() where inode != .root { try w.deleteNode(inode) }
+        }
+    }
+
+    /// Runs a catalog change inside the current group, mapping errors.
+    func stage<T>(_ body: (CatalogWriter) throws -> T) throws -> T {
+        if options.readOnly { throw VFSError(.readOnly) }
+        do {
+            return try catalog.stage(body)
+        } catch let error as VFSError {
+            throw error
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    func read<T>(_ body: (CatalogReader) throws -> T) throws -> T {
+        do {
+            return try catalog.read(body)
+        } catch let error as VFSError {
+            throw error
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    func mapped(_ error: any Error) -> VFSError {
+        if let error = error as? VFSError { return error }
+        let text = "\(error)"
+        if let error = error as? RepositoryError, error.code == .noSpace { return VFSError(.noSpace, text) }
+        if let error = error as? CatalogError, error.code == .noSpace { return VFSError(.noSpace, text) }
+        logger.error("unexpected error: \(text)")
+        return VFSError(.io, text)
+    }
+
+    static func name(_ bytes: [UInt8]) throws -> FileName {
+        if bytes.count > FileName.maxLength { throw VFSError(.nameTooLong) }
+        guard let name = FileName(bytes: bytes) else { throw VFSError(.invalid, "invalid name") }
+        return name
+    }
+
+    func node(_ inode: InodeNumber, in reader: CatalogReader) throws -> NodeRecord {
+        guard let node = try reader.node(inode) else { throw VFSError(.notFound, "no inode \(inode)") }
+        return node
+    }
+
+    // MARK: Attributes and lookups
+
+    /// The attributes of `inode`, with unsaved writes of an open file taken into account.
+    public func attributes(of inode: InodeNumber) throws -> Attributes {
+        let node = try read { try self.node(inode, in: $0) }
+        return attributes(node)
+    }
+
+    func attributes(_ node: NodeRecord) -> Attributes {
+        var size = node.size
+        var mtime = node.modificationTime
+        var allocated = node.manifest.map(allocatedBytes(of:)) ?? 0
+        if node.kind == .regular, let content = table.withLock({ $0.inodes[node.inode]?.content }) {
+            let state = content.state.withLock { ($0.size, $0.modificationTime, $0.base.allocatedBytes, $0.pages.count) }
+            size = state.0
+            if let time = state.1 { mtime = max(mtime, time) }
+            allocated = state.2 + Int64(state.3) * FileContent.pageSize
+        }
+        let blocks = node.kind == .regular ? (min(allocated, size) + 511) / 512 : (node.kind == .directory ? 8 : 0)
+        return Attributes(inode: node.inode, mode: node.mode, linkCount: node.linkCount, uid: node.uid, gid: node.gid,
+                          rdev: node.rdev, size: size, blocks: blocks, accessTime: node.accessTime,
+                          modificationTime: mtime, changeTime: node.changeTime)
+    }
+
+    private func allocatedBytes(of manifest: ManifestID) -> Int64 {
+        if let known = allocated.withLock({ $0[manifest] }) { return known }
+        guard let layout = try? catalog.read({ try $0.manifest(manifest) }).map(ContentLayout.init(manifest:)) else { return 0 }
+        allocated.withLock { cache in
+            if cache.count > 100_000 { cache.removeAll() }
+            cache[manifest] = layout.allocatedBytes
+        }
+        return layout.allocatedBytes
+    }
+
+    /// Records that the kernel now holds one more reference to `inode`.
+    func remember(_ inode: InodeNumber) {
+        table.withLock { $0.inodes[inode, default: InodeState()].lookups += 1 }
+    }
+
+    /// Looks `name` up in `parent`; the kernel then holds a reference to the result.
+    public func lookup(_ name: [UInt8], in parent: InodeNumber) throws -> Attributes {
+        let name = try Self.name(name)
+        let node = try read { reader -> NodeRecord in
+            let folder = try self.node(parent, in: reader)
+            guard folder.kind == .directory else { throw VFSError(.notDirectory) }
+            guard let inode = try reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }
+            return try self.node(inode, in: reader)
+        }
+        remember(node.inode)
+        return attributes(node)
+    }
+
+    /// The kernel dropped `count` references; a node without names and references goes.
+    public func forget(_ inode: InodeNumber, count: UInt64) {
+        let drop = table.withLock { table -> Bool in
+            guard var state = table.inodes[inode] else { return false }
+            state.lookups -= min(count, state.lookups)
+            table.inodes[inode] = state
+            guard state.lookups == 0, state.opens == 0 else { return false }
+            table.inodes[inode] = nil
+            return true
+        }
+        if drop { deleteIfUnlinked(inode) }
+    }
+
+    /// Deletes a node that has no names left and nobody holding it.
+    func deleteIfUnlinked(_ inode: InodeNumber) {
+        guard inode != .root, !options.readOnly else { return }
+        do {
+            try stage { w in
+                if let node = try w.reader.node(inode), node.linkCount == 0 { try w.deleteNode(inode) }
+            }
+        } catch {
+            logger.warning("could not delete unlinked inode \(inode): \(error)")
+        }
+    }
+}

@@ -1,0 +1,14 @@
+/// How a volume behaves; set from mount options.
+public struct VolumeOptions: Sendable {
+    /// Seconds between group commits; a close after a write is durable within this.
+    public var commitInterval: Double = 1
+    public var readOnly = false
+    /// Written bytes one open file may hold in memory before they are chunked into the store.
+    public var maxDirtyBytesPerFile: Int64 = 64 << 20
+
+    public init(commitInterval: Double = 1, readOnly: Bool = false, maxDirtyBytesPerFile: Int64 = 64 << 20) {
+        self.commitInterval = commitInterval
+        self.readOnly = readOnly
+        self.maxDirtyBytesPerFile = maxDirtyBytesPerFile
+    }
+}

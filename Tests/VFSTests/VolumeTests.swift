@@ -1,0 +1,221 @@
+import CatalogStore
+import CryptoCore
+import Foundation
+import Glibc
+import NexusTypes
+import RepositoryCore
+@testable import VFS
+import Testing
+
+/// A volume over a fresh repository under /var/tmp, removed afterwards.
+final class TestVolume {
+    let root = "/var/tmp/nexusfs-vfs-test-\(UUID().uuidString)"
+    let repository: Repository
+    let volume: Volume
+    let user = Caller(uid: 1000, gid: 1000)
+
+    init() throws {
+        repository = try Repository.create(at: root + "/repo", passphrase: Array("pw".utf8), kdf: .testing,
+                                           stateRoot: root + "/state")
+        volume = try Volume(repository: repository)
+    }
+
+    deinit {
+        try? volume.shutdown()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    func reopen() throws -> (Repository, Volume) {
+        try volume.shutdown()
+        let repository = try Repository.open(at: root + "/repo", passphrase: Array("pw".utf8), stateRoot: root + "/state")
+        return (repository, try Volume(repository: repository))
+    }
+
+    @discardableResult
+    func write(_ handle: UInt64, _ bytes: [UInt8], at offset: Int64 = 0) throws -> Int {
+        try bytes.withUnsafeBytes { try volume.write(handle, at: offset, data: $0, caller: user) }
+    }
+
+    func create(_ name: String, in parent: InodeNumber = .root, _ bytes: [UInt8]) throws -> InodeNumber {
+        let (attributes, handle) = try volume.create(Array(name.utf8), in: parent, mode: 0o644, flags: O_RDWR, caller: user)
+        try write(handle, bytes)
+        try volume.release(handle)
+        return attributes.inode
+    }
+
+    func contents(_ inode: InodeNumber) throws -> [UInt8] {
+        let handle = try volume.open(inode, flags: O_RDONLY, caller: user)
+        defer { try? volume.release(handle) }
+        return try volume.read(handle, at: 0, count: Int(try volume.attributes(of: inode).size) + 10)
+    }
+
+    func versions(_ inode: InodeNumber) throws -> [VersionRecord] {
+        try repository.catalog.read { r in try r.versions(of: try r.node(inode)!.document!) }
+    }
+}
+
+@Suite("Volume")
+struct VolumeTests {
+    @Test("a written file reads back, survives a remount, and each save with new content is one version")
+    func writeSaveVersion() throws {
+        let t = try TestVolume()
+        let data = SecureRandom.bytes(3_000_000)
+        let inode = try t.create("a.bin", data)
+        #expect(try t.contents(inode) == data)
+        #expect(try t.versions(inode).count == 1)
+        // Same content again: no version.
+        var handle = try t.volume.open(inode, flags: O_RDWR, caller: t.user)
+        try t.write(handle, Array(data[0..<1000]))
+        try t.volume.release(handle)
+        #expect(try t.versions(inode).count == 1)
+        // A close without a write: no version.
+        handle = try t.volume.open(inode, flags: O_RDWR, caller: t.user)
+        try t.volume.release(handle)
+        #expect(try t.versions(inode).count == 1)
+        handle = try t.volume.open(inode, flags: O_RDWR, caller: t.user)
+        try t.write(handle, [1, 2, 3], at: 1_500_000)
+        try t.volume.release(handle)
+        #expect(try t.versions(inode).map(\.author) == [1000, 1000])
+        var expected = data
+        expected.replaceSubrange(1_500_000..<1_500_003, with: [1, 2, 3])
+        let (_, volume) = try t.reopen()
+        let h = try volume.open(inode, flags: O_RDONLY, caller: t.user)
+        #expect(try volume.read(h, at: 0, count: 4_000_000) == expected)
+        try volume.release(h)
+        try volume.shutdown()
+    }
+
+    @Test("a small write into a large file re-chunks only around it")
+    func incrementalChunking() throws {
+        let t = try TestVolume()
+        let data = SecureRandom.bytes(8 << 20)
+        let inode = try t.create("big.bin", data)
+        let manifest = { () throws -> [BlobID] in
+            try t.repository.catalog.read { r in try r.manifest(try r.node(inode)!.manifest!)!.chunks.map(\.id) }
+        }
+        let before = try manifest()
+        let handle = try t.volume.open(inode, flags: O_RDWR, caller: t.user)
+        try t.write(handle, [0xAA, 0xBB], at: 4 << 20)
+        try t.volume.release(handle)
+        let after = try manifest()
+        let new = Set(after).subtracting(before)
+        #expect(new.count <= 3, "\(new.count) new chunks for a 2-byte write")
+        var expected = data
+        expected[4 << 20] = 0xAA
+        expected[(4 << 20) + 1] = 0xBB
+        #expect(try t.contents(inode) == expected)
+    }
+
+    @Test("sparse files: holes read as zeros, take no blocks, and survive files over 4 GiB")
+    func sparseFiles() throws {
+        let t = try TestVolume()
+        let (attributes, handle) = try t.volume.create(Array("sparse".utf8), in: .root, mode: 0o644, flags: O_RDWR, caller: t.user)
+        let far: Int64 = 5 << 30
+        try t.write(handle, [7], at: far)
+        try t.volume.release(handle)
+        let stat = try t.volume.attributes(of: attributes.inode)
+        #expect(stat.size == far + 1)
+        #expect(stat.blocks < 1024)
+        let h = try t.volume.open(attributes.inode, flags: O_RDONLY, caller: t.user)
+        #expect(try t.volume.read(h, at: 4096, count: 8) == [UInt8](repeating: 0, count: 8))
+        #expect(try t.volume.read(h, at: far - 1, count: 8) == [0, 7])
+        #expect(try t.volume.seek(h, offset: 0, whence: 3) >= far - FileContent.pageSize)
+        #expect(try t.volume.seek(h, offset: 0, whence: 4) == 0)
+        try t.volume.release(h)
+    }
+
+    @Test("truncate down in the middle of a chunk and back up reads zeros past the cut")
+    func truncateAndExtend() throws {
+        let t = try TestVolume()
+        let data = SecureRandom.bytes(600_000)
+        let inode = try t.create("t.bin", data)
+        _ = try t.volume.setAttributes(inode, AttributeChanges(size: 100_001), handle: nil, caller: t.user)
+        _ = try t.volume.setAttributes(inode, AttributeChanges(size: 300_000), handle: nil, caller: t.user)
+        let expected = Array(data[0..<100_001]) + [UInt8](repeating: 0, count: 199_999)
+        #expect(try t.contents(inode) == expected)
+        #expect(try t.versions(inode).count == 3)
+    }
+
+    @Test("an unlinked open file stays readable and writable until closed, then disappears")
+    func unlinkedOpenFile() throws {
+        let t = try TestVolume()
+        let inode = try t.create("gone.txt", Array("hello".utf8))
+        _ = try t.volume.lookup(Array("gone.txt".utf8), in: .root)
+        let handle = try t.volume.open(inode, flags: O_RDWR, caller: t.user)
+        try t.volume.unlink(Array("gone.txt".utf8), in: .root, caller: t.user)
+        #expect(throws: VFSError.self) { try t.volume.lookup(Array("gone.txt".utf8), in: .root) }
+        try t.write(handle, Array(" world".utf8), at: 5)
+        #expect(try t.volume.read(handle, at: 0, count: 100) == Array("hello world".utf8))
+        try t.volume.fsync(handle)
+        try t.volume.release(handle)
+        #expect(try t.repository.catalog.read { try $0.node(inode) } != nil)
+        t.volume.forget(inode, count: 2)
+        #expect(try t.repository.catalog.read { try $0.node(inode) } == nil)
+    }
+
+    @Test("rename: replace, RENAME_NOREPLACE, RENAME_EXCHANGE, folders into themselves")
+    func renames() throws {
+        let t = try TestVolume()
+        let a = try t.create("a", [1])
+        let b = try t.create("b", [2])
+        let user = t.user
+        #expect(throws: VFSError.self) { try t.volume.rename([0x61], in: .root, to: [0x62], in: .root, flags: .noReplace, caller: user) }
+        try t.volume.rename([0x61], in: .root, to: [0x62], in: .root, flags: .exchange, caller: user)
+        #expect(try t.volume.lookup([0x61], in: .root).inode == b)
+        #expect(try t.volume.lookup([0x62], in: .root).inode == a)
+        try t.volume.rename([0x61], in: .root, to: [0x62], in: .root, flags: [], caller: user)
+        #expect(try t.volume.lookup([0x62], in: .root).inode == b)
+        #expect(throws: VFSError.self) { try t.volume.lookup([0x61], in: .root) }
+        #expect(try t.volume.attributes(of: a).linkCount == 0)
+        let dir = try t.volume.makeDirectory(Array("d".utf8), in: .root, mode: 0o755, caller: user).inode
+        let sub = try t.volume.makeDirectory(Array("s".utf8), in: dir, mode: 0o755, caller: user).inode
+        #expect(throws: VFSError.self) { try t.volume.rename(Array("d".utf8), in: .root, to: Array("x".utf8), in: sub, flags: [], caller: user) }
+        #expect(throws: VFSError.self) { try t.volume.rename(Array("b".utf8), in: .root, to: Array("d".utf8), in: .root, flags: [], caller: user) }
+        #expect(throws: VFSError.self) { try t.volume.rename(Array("b".utf8), in: .root, to: Array("c".utf8), in: .root, flags: .whiteout, caller: user) }
+        #expect(throws: VFSError.self) { try t.volume.removeDirectory(Array("d".utf8), in: .root, caller: user) }
+        #expect(try t.volume.attributes(of: .root).linkCount == 3)
+    }
+
+    @Test("hard links are one inode with one content")
+    func hardLinks() throws {
+        let t = try TestVolume()
+        let inode = try t.create("one", Array("x".utf8))
+        let linked = try t.volume.link(inode, as: Array("two".utf8), in: .root, caller: t.user)
+        #expect(linked.inode == inode && linked.linkCount == 2)
+        let handle = try t.volume.open(inode, flags: O_RDWR, caller: t.user)
+        try t.write(handle, Array("y".utf8))
+        try t.volume.release(handle)
+        #expect(try t.contents(try t.volume.lookup(Array("two".utf8), in: .root).inode) == Array("y".utf8))
+    }
+
+    @Test("xattrs: missing is ENODATA, create/replace flags, 64 KiB values, unsupported namespaces")
+    func xattrs() throws {
+        let t = try TestVolume()
+        let inode = try t.create("f", [])
+        let name = Array("user.tag".utf8)
+        #expect { try t.volume.xattr(name, of: inode) } throws: { ($0 as? VFSError)?.code == .noData }
+        try t.volume.setXattr(name, to: [UInt8](repeating: 9, count: 65536), flags: 0, on: inode, caller: t.user)
+        #expect(try t.volume.xattr(name, of: inode).count == 65536)
+        #expect { try t.volume.setXattr(name, to: [1], flags: 1, on: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .exists }
+        #expect { try t.volume.setXattr(Array("user.new".utf8), to: [1], flags: 2, on: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .noData }
+        #expect { try t.volume.setXattr(name, to: [UInt8](repeating: 0, count: 65537), flags: 0, on: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .tooBig }
+        #expect { try t.volume.xattr(Array("security.selinux".utf8), of: inode) } throws: { ($0 as? VFSError)?.code == .notSupported }
+        #expect(try t.volume.xattrNames(of: inode) == [name])
+        try t.volume.removeXattr(name, from: inode, caller: t.user)
+        #expect(try t.volume.xattrNames(of: inode).isEmpty)
+    }
+
+    @Test("a directory listing has . and .. and every entry once, names as bytes")
+    func listing() throws {
+        let t = try TestVolume()
+        let names: [[UInt8]] = [[0xff, 0x41], Array(repeating: 0x62, count: 255), Array("plain".utf8)]
+        for name in names { _ = try t.volume.makeSpecial(name, in: .root, mode: 0o010644, rdev: 0, caller: t.user) }
+        let handle = try t.volume.openDirectory(.root)
+        let listed = try t.volume.listDirectory(handle, from: 0).map(\.name)
+        #expect(Array(listed.prefix(2)) == [[0x2e], [0x2e, 0x2e]])
+        #expect(Set(listed.dropFirst(2)) == Set(names))
+        #expect(try t.volume.listDirectory(handle, from: 4).count == 1)
+        t.volume.releaseDirectory(handle)
+        #expect { try t.volume.makeDirectory(Array(repeating: 0x61, count: 256), in: .root, mode: 0o755, caller: t.user) } throws: { ($0 as? VFSError)?.code == .nameTooLong }
+    }
+}
