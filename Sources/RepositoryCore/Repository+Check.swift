@@ -21,6 +21,12 @@ extension Repository {
     /// against what it refers to. With `readData`, also reads and authenticates every
     /// byte of every pack.
     public func check(readData: Bool, progress: ProgressHandler? = nil) throws -> CheckReport {
+        try RepositoryError.wrapping("check of repository \(path) failed") {
+            try checkAll(readData: readData, progress: progress)
+        }
+    }
+
+    private func checkAll(readData: Bool, progress: ProgressHandler?) throws -> CheckReport {
         var report = CheckReport()
         var damaged = Set<BlobID>()
         let indexedPacks = try catalog.read { try $0.packs() }

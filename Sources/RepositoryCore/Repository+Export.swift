@@ -20,7 +20,10 @@ extension Repository {
     /// directory `destination`, with modes, owners (as root), times, hard links and xattrs.
     public func exportTree(_ path: RepositoryPath, to destination: String,
                            progress: ProgressHandler? = nil) throws -> ExportSummary {
-        guard let top = try catalog.read({ try $0.resolve(path) }), let topNode = try catalog.read({ try $0.node(top) }) else {
+        let found = try RepositoryError.wrapping("export to \(destination) failed") {
+            try catalog.read { reader in try reader.resolve(path).flatMap { top in try reader.node(top).map { (top, $0) } } }
+        }
+        guard let (top, topNode) = found else {
             throw RepositoryError(.notFound, "\(path) does not exist in repository \(self.path)")
         }
         var summary = ExportSummary()

@@ -23,6 +23,13 @@ extension Repository {
     public static func recover(at path: String, passphrase: [UInt8], stateRoot: String = defaultStateRoot,
                                logger: Logger = Logger(label: "nexusfs"),
                                progress: ProgressHandler? = nil) throws -> RecoverySummary {
+        try RepositoryError.wrapping("recover of repository \(path) failed") {
+            try rebuildCatalog(at: path, passphrase: passphrase, stateRoot: stateRoot, logger: logger, progress: progress)
+        }
+    }
+
+    private static func rebuildCatalog(at path: String, passphrase: [UInt8], stateRoot: String, logger: Logger,
+                                       progress: ProgressHandler?) throws -> RecoverySummary {
         let (config, _) = try unlock(at: path, passphrase: passphrase)
         let catalogPath = catalogPath(stateRoot: stateRoot, id: config.id)
         let fm = FileManager.default

@@ -25,7 +25,9 @@ public struct RepositoryStatistics: Sendable, Codable {
 
 extension Repository {
     public func statistics() throws -> RepositoryStatistics {
-        let s = try catalog.read { try $0.statistics() }
+        let s = try RepositoryError.wrapping("cannot read the statistics of repository \(path)") {
+            try catalog.read { try $0.statistics() }
+        }
         func ratio(_ a: Int64, _ b: Int64) -> Double { b > 0 ? Double(a) / Double(b) : 1 }
         return RepositoryStatistics(
             documents: s.documents, folders: s.folders, versions: s.versions, logicalBytes: s.versionBytes,

@@ -55,6 +55,8 @@ public final class Repository: Sendable {
         } catch let error as CatalogError where error.code == .notFound {
             throw RepositoryError(.catalogMissing,
                                   "no catalog for repository \(path) at \(catalogPath); run `nexusfs recover \(path)` to rebuild it from the repository")
+        } catch let error as CatalogError where error.code == .corrupt {
+            throw RepositoryError(.integrity, "\(error); run `nexusfs recover \(path)` to rebuild it from the repository")
         }
     }
 
@@ -63,6 +65,14 @@ public final class Repository: Sendable {
                               chunker: ChunkerParameters = .default, stateRoot: String = defaultStateRoot,
                               logger: Logger = Logger(label: "nexusfs")) throws -> Repository {
         let id = try RepositoryLayout.initialize(at: path)
+        return try RepositoryError.wrapping("cannot create a repository at \(path)") {
+            try create(at: path, id: id, passphrase: passphrase, kdf: kdf, chunker: chunker, stateRoot: stateRoot,
+                       logger: logger)
+        }
+    }
+
+    private static func create(at path: String, id: String, passphrase: [UInt8], kdf: PassphraseKDF,
+                               chunker: ChunkerParameters, stateRoot: String, logger: Logger) throws -> Repository {
         let master = SymmetricKey.random(byteCount: RepositoryKeys.masterLength)
         let repoConfig = RepositoryConfig(id: id, chunker: chunker)
         let keys = try RepositoryKeys(master: master, repositoryID: repoConfig.id)
@@ -90,11 +100,20 @@ public final class Repository: Sendable {
     public static func open(at path: String, passphrase: [UInt8], stateRoot: String = defaultStateRoot,
                             logger: Logger = Logger(label: "nexusfs")) throws -> Repository {
         let (config, keys) = try unlock(at: path, passphrase: passphrase)
-        let repo = try Repository(path: path, config: config, keys: keys, stateRoot: stateRoot,
-                                  createCatalog: false, logger: logger)
-        try repo.verifyCatalogIdentity()
-        try repo.rollForward()
-        return repo
+        return try RepositoryError.wrapping("cannot open repository \(path)") {
+            let repo = try Repository(path: path, config: config, keys: keys, stateRoot: stateRoot,
+                                      createCatalog: false, logger: logger)
+            do {
+                try repo.verifyCatalogIdentity()
+                try RepositoryError.wrapping("cannot open repository \(path): rolling the catalog forward failed") {
+                    try repo.rollForward()
+                }
+            } catch {
+                try? repo.catalog.close()
+                throw error
+            }
+            return repo
+        }
     }
 
     /// Reads the config and finds the key that `passphrase` opens.
@@ -116,10 +135,12 @@ public final class Repository: Sendable {
 
     /// Makes everything durable and closes the catalog.
     public func close() throws {
-        try store.flush()
-        try indexSealedPacks()
-        try checkpointIfDue(force: false)
-        try catalog.close()
+        try RepositoryError.wrapping("cannot close repository \(path)") {
+            try store.flush()
+            try indexSealedPacks()
+            try checkpointIfDue(force: false)
+            try catalog.close()
+        }
     }
 }
 

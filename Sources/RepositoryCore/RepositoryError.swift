@@ -1,6 +1,7 @@
 import BlobStorage
 import CatalogStore
 import CryptoCore
+import LocalTree
 
 /// Errors of the repository layer; each code has its own exit status in the CLI.
 public struct RepositoryError: Error, CustomStringConvertible, Sendable {
@@ -35,8 +36,10 @@ public struct RepositoryError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { message }
 
-    /// Translates lower layers' errors, keeping their message and adding `context`.
-    static func wrap(_ error: any Error, _ context: String) -> RepositoryError {
+    /// Translates a lower layer's error into the repository's, keeping its message and
+    /// prefixing `context` when given. A `RepositoryError` comes back unchanged.
+    public static func wrap(_ error: any Error, _ context: String? = nil) -> RepositoryError {
+        func message(_ detail: String) -> String { context.map { "\($0): \(detail)" } ?? detail }
         switch error {
         case let error as RepositoryError:
             return error
@@ -47,16 +50,32 @@ public struct RepositoryError: Error, CustomStringConvertible, Sendable {
             case .notFound: .integrity
             case .io: .failed
             }
-            return RepositoryError(code, "\(context): \(error.message)")
+            return RepositoryError(code, message(error.message))
         case let error as CatalogError:
-            return RepositoryError(error.code == .corrupt ? .integrity : .failed, "\(context): \(error)")
+            let code: Code = switch error.code {
+            case .corrupt: .integrity
+            case .noSpace: .noSpace
+            default: .failed
+            }
+            return RepositoryError(code, message("\(error)"))
         case let error as CryptoError:
-            return RepositoryError(error == .authenticationFailed ? .integrity : .failed, "\(context): \(error)")
+            return RepositoryError(error == .authenticationFailed ? .integrity : .failed, message("\(error)"))
+        case let error as LocalTreeError:
+            return RepositoryError(error.isNoSpace ? .noSpace : .failed, message("\(error)"))
         default:
             if "\(error)".contains("SQLITE_FULL") || "\(error)".contains("disk is full") {
-                return RepositoryError(.noSpace, "\(context): no space left on device (\(error))")
+                return RepositoryError(.noSpace, message("no space left on device (\(error))"))
             }
-            return RepositoryError(.failed, "\(context): \(error)")
+            return RepositoryError(.failed, message("\(error)"))
+        }
+    }
+
+    /// Runs `body`, translating any lower layer's error with `context` (see `wrap`).
+    static func wrapping<T>(_ context: @autoclosure () -> String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw wrap(error, context())
         }
     }
 }

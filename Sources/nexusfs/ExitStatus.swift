@@ -42,8 +42,10 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as ValidationError {
         throw error
     } catch {
-        printError("\(error)")
-        throw ExitCode(ExitStatus.failure)
+        // A lower layer's error that escaped unwrapped: its code still decides the exit status.
+        let wrapped = RepositoryError.wrap(error)
+        printError(wrapped.message)
+        throw ExitCode(ExitStatus.code(for: wrapped))
     }
 }
 
