@@ -19,14 +19,19 @@ extension Repository {
         }
     }
 
-    /// Brings the catalog up to date with the blob store: indexes packs it does not
-    /// know (a crash after a pack was sealed but before the catalog committed) and
-    /// replays the journal records they hold.
+    /// Brings the catalog up to date with the blob store: replays the journal records
+    /// held by packs it does not know (a crash after a pack was sealed but before the
+    /// catalog committed), then indexes those packs.
+    ///
+    /// The packs enter the index only after every record was read and replayed, in one
+    /// transaction: until then they stay unknown, so a roll-forward that fails or is
+    /// cut short is retried in full by the next open (records already applied are skipped).
     func rollForward() throws {
         let known = Set(try catalog.read { try $0.packs().map(\.name) })
         let unknown = try store.packNames().filter { !known.contains($0) }
         guard !unknown.isEmpty else { return }
         var records: [JournalRecord] = []
+        var found: [SealedPack] = []
         let compressor = Compressor()
         for pack in unknown {
             let entries: [PackEntry]
@@ -36,8 +41,7 @@ extension Repository {
                 logger.warning("pack \(pack) is not readable, leaving it out of the index: \(error)")
                 continue
             }
-            let sealed = SealedPack(name: pack, length: try store.length(of: pack), entries: entries)
-            try catalog.updateIndex { try $0.insertPack(pack, length: Int64(sealed.length), blobs: sealed.indexEntries) }
+            found.append(SealedPack(name: pack, length: try store.length(of: pack), entries: entries))
             for entry in entries where entry.kind == .journal {
                 let payload = try store.read(entry.id, from: (pack, entry), compressor: compressor)
                 if let record = JournalWriter.decode(payload) { records.append(record) }
@@ -45,6 +49,9 @@ extension Repository {
         }
         let applied = try replay(records)
         if applied > 0 { logger.info("rolled the catalog forward over \(applied) journal records") }
+        try catalog.updateIndex { writer in
+            for pack in found { try writer.insertPack(pack.name, length: Int64(pack.length), blobs: pack.indexEntries) }
+        }
     }
 
     /// Applies records in sequence order from the catalog's current sequence on;

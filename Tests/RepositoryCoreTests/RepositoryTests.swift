@@ -98,6 +98,51 @@ struct RepositoryTests {
         #expect(try repo.check(readData: true).isClean)
     }
 
+    @Test("a roll-forward that fails leaves every unknown pack unknown, so the next open replays it all")
+    func failedRollForwardIsRetried() throws {
+        let ws = try Workspace()
+        try ws.write("a.txt", Array("first".utf8))
+        var repo = try ws.create()
+        _ = try repo.importTree(from: ws.source, to: .root)
+        try repo.close()
+        let catalog = Repository.catalogPath(stateRoot: ws.state, id: repo.config.id)
+        try FileManager.default.copyItem(atPath: catalog, toPath: ws.root + "/catalog.before")
+        let packsBefore = Set(try repo.store.packNames())
+        try ws.write("b.txt", Array("second".utf8))
+        repo = try ws.open()
+        _ = try repo.importTree(from: ws.source, to: .root)
+        try repo.close()
+
+        // One more unknown pack, holding a journal record that will not read back.
+        repo = try ws.open()
+        let packsImported = Set(try repo.store.packNames())
+        let payload = JournalWriter.encode(JournalRecord(sequence: 1_000, changeset: []))
+        try payload.withUnsafeBytes {
+            _ = try repo.store.add(id: repo.keys.blobKeys.id(of: $0), kind: .journal, plaintext: $0, compressor: Compressor())
+        }
+        try repo.store.flush()
+        _ = repo.store.takeSealedPacks()
+        try repo.catalog.close()
+        let extra = try #require(try repo.store.packNames().first { !packsImported.contains($0) })
+        let entry = try #require(try repo.store.tableOfContents(of: extra).first)
+        let damage = entry.offset + UInt64(entry.frameLength) - 20
+        try flipByte(in: repo.store.path(of: extra), at: damage)
+
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: catalog + suffix) }
+        try FileManager.default.copyItem(atPath: ws.root + "/catalog.before", toPath: catalog)
+        let error = #expect(throws: RepositoryError.self) { _ = try ws.open() }
+        #expect(error?.code == .integrity, "\(String(describing: error))")
+        let indexed = try Catalog(path: catalog, create: false, journal: nil)
+        #expect(Set(try indexed.read { try $0.packs().map(\.name) }) == packsBefore)
+        try indexed.close()
+
+        try flipByte(in: repo.store.path(of: extra), at: damage)
+        repo = try ws.open()
+        #expect(try ws.exported(repo, "b.txt") == Array("second".utf8))
+        #expect(try repo.statistics().documents == 2)
+        #expect(try repo.check(readData: true).isClean)
+    }
+
     @Test("recover rebuilds every document and version from the packs alone")
     func recoverFromPacks() throws {
         let ws = try Workspace()
