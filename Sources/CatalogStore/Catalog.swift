@@ -12,6 +12,7 @@ import Synchronization
 /// stage followed by a commit.
 public final class Catalog: Sendable {
     /// Makes one journal record durable; called inside the group transaction, before commit.
+    /// When it fails after the record may have become durable, it throws `JournalRecordWritten`.
     public typealias JournalSink = @Sendable (JournalRecord, CatalogWriter) throws -> Void
 
     public let path: String
@@ -19,6 +20,10 @@ public final class Catalog: Sendable {
     private let journal: JournalSink?
     /// The session of the open group transaction; only touched inside `queue`.
     private let group = Mutex<JournalCapture?>(nil)
+    /// The highest sequence the journal sink accepted, or reported durable, in this process.
+    /// The next record numbers past it even when that commit failed, because the record is
+    /// in the packs anyway: two records must never share a sequence. Only touched inside `queue`.
+    private let burned = Mutex<UInt64>(0)
 
     /// Opens the catalog at `path`, creating it when `create` is set.
     public init(path: String, create: Bool, journal: JournalSink?) throws {
@@ -106,11 +111,25 @@ public final class Catalog: Sendable {
             let changes = try capture.changeset()
             let writer = CatalogWriter(db: db)
             if !changes.isEmpty, let journal {
-                let record = JournalRecord(sequence: try writer.reader.journalSequence() + 1, changeset: changes)
-                try journal(record, writer)
+                let sequence = max(try writer.reader.journalSequence(), burned.withLock { $0 }) + 1
+                let record = JournalRecord(sequence: sequence, changeset: changes)
+                do {
+                    try journal(record, writer)
+                } catch let error as JournalRecordWritten {
+                    burned.withLock { $0 = max($0, sequence) }
+                    throw error.underlying
+                }
+                burned.withLock { $0 = max($0, sequence) }
                 try writer.setMeta("journal_seq", Int64(record.sequence))
             }
-            try db.execute(sql: "COMMIT")
+            do {
+                try db.execute(sql: "COMMIT")
+            } catch let error as DatabaseError where !db.isInsideTransaction {
+                // SQLite rolled the whole group back: there is nothing left to retry.
+                capture.close()
+                group.withLock { $0 = nil }
+                throw Self.translate(error, "catalog commit failed and SQLite rolled back the staged changes", path: path)
+            }
             capture.close()
             group.withLock { $0 = nil }
         }

@@ -9,3 +9,14 @@ public struct JournalRecord: Sendable, Equatable {
         self.changeset = changeset
     }
 }
+
+/// What a journal sink throws when its record may already be durable but a later step
+/// failed (indexing the sealed packs, say). The catalog rethrows `underlying`, and never
+/// hands out that record's sequence again, so no two durable records share one.
+public struct JournalRecordWritten: Error, CustomStringConvertible {
+    public var underlying: any Error
+
+    public init(underlying: any Error) { self.underlying = underlying }
+
+    public var description: String { "\(underlying)" }
+}

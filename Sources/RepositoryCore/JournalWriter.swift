@@ -18,7 +18,8 @@ final class JournalWriter: Sendable {
     }
 
     /// Stores `record`, seals the open pack, and indexes every sealed pack in the
-    /// transaction about to commit.
+    /// transaction about to commit. A failure after the seal throws `JournalRecordWritten`:
+    /// the record is durable, so its sequence is used up.
     func append(_ record: JournalRecord, indexingInto writer: CatalogWriter) throws {
         let payload = Self.encode(record)
         let id = keys.id(of: payload)
@@ -26,8 +27,12 @@ final class JournalWriter: Sendable {
             _ = try payload.withUnsafeBytes { try store.add(id: id, kind: .journal, plaintext: $0, compressor: compressor) }
         }
         try store.flush()
-        for pack in store.takeSealedPacks() {
-            try writer.insertPack(pack.name, length: Int64(pack.length), blobs: pack.indexEntries)
+        do {
+            for pack in store.takeSealedPacks() {
+                try writer.insertPack(pack.name, length: Int64(pack.length), blobs: pack.indexEntries)
+            }
+        } catch {
+            throw JournalRecordWritten(underlying: error)
         }
     }
 

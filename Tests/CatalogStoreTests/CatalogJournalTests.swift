@@ -11,6 +11,8 @@ final class TemporaryCatalog {
         let records = Mutex<[JournalRecord]>([])
         /// While set, the sink fails as a full disk would.
         let failing = Mutex(false)
+        /// While set, the sink keeps the record, then fails as if indexing its pack failed.
+        let failingAfterWriting = Mutex(false)
     }
 
     let directory: String
@@ -24,6 +26,9 @@ final class TemporaryCatalog {
         catalog = try Catalog(path: directory + "/catalog.db", create: true, journal: { record, _ in
             if log.failing.withLock({ $0 }) { throw CatalogError(.journal, "the disk is full") }
             log.records.withLock { $0.append(record) }
+            if log.failingAfterWriting.withLock({ $0 }) {
+                throw JournalRecordWritten(underlying: CatalogError(.journal, "the pack could not be indexed"))
+            }
         })
     }
 
@@ -88,10 +93,50 @@ struct CatalogJournalTests {
         temp.log.failing.withLock { $0 = false }
         try temp.catalog.commitStaged()
         let records = temp.log.records.withLock { $0 }
-        #expect(records.count == 1)
+        // Nothing was written, so the sequence is not used up: no gap for replay to stop at.
+        #expect(records.map(\.sequence) == [1])
         let copy = try TemporaryCatalog()
         try copy.catalog.apply(records[0])
         #expect(try copy.catalog.read { try $0.node(InodeNumber(5)) } != nil)
+    }
+
+    @Test("a record that reached the journal keeps its sequence even though the commit failed; replaying it and then its superset gives the superset state")
+    func writtenRecordIsNeverRenumbered() throws {
+        let temp = try TemporaryCatalog()
+        var changed = node(40)
+        try temp.catalog.write { w in
+            try w.insertNode(node(40))
+            try w.insertNode(node(41))
+        }
+        temp.log.failingAfterWriting.withLock { $0 = true }
+        #expect(throws: CatalogError.self) {
+            try temp.catalog.write { w in
+                try w.insertNode(node(42))
+                changed.permissions = 0o600
+                try w.updateNode(changed)
+                try w.deleteNode(InodeNumber(41))
+            }
+        }
+        temp.log.failingAfterWriting.withLock { $0 = false }
+        try temp.catalog.write { w in
+            try w.insertNode(node(43))
+            changed.uid = 4242
+            try w.updateNode(changed)
+        }
+        let records = temp.log.records.withLock { $0 }
+        #expect(records.map(\.sequence) == [1, 2, 3])
+        #expect(try temp.catalog.read { try $0.journalSequence() } == 3)
+
+        // Record 2 is a subset of record 3 (the same group, retried with more in it).
+        let copy = try TemporaryCatalog()
+        for record in records { #expect(try copy.catalog.apply(record)) }
+        try copy.catalog.read { (r: CatalogReader) throws in
+            #expect(try r.node(InodeNumber(40)) == changed)
+            #expect(try r.node(InodeNumber(41)) == nil)
+            #expect(try r.node(InodeNumber(42)) != nil)
+            #expect(try r.node(InodeNumber(43)) != nil)
+            #expect(try r.journalSequence() == 3)
+        }
     }
 
     @Test("a staged operation that fails is undone alone, and never reaches the journal")
