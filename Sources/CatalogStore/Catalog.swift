@@ -135,6 +135,28 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// Drops every change staged since the last commit. For a caller whose staged changes
+    /// refer to blobs it could not store; closing the catalog never does this silently.
+    public func discardStaged() throws {
+        try access("cannot discard the staged catalog changes") { db in
+            guard let capture = group.withLock({ $0 }) else { return }
+            try db.execute(sql: "ROLLBACK")
+            capture.close()
+            group.withLock { $0 = nil }
+        }
+    }
+
+    /// What the staged group changes, by table, for messages.
+    private func stagedDescription() -> String {
+        do {
+            let changes = try access("cannot read the staged changes") { _ in try group.withLock { $0 }?.changeset() }
+            guard let changes, !changes.isEmpty else { return "nothing" }
+            return JournalCapture.describe(changes)
+        } catch {
+            return "not readable: \(error)"
+        }
+    }
+
     /// Stages `body` and commits at once.
     public func write<T>(_ body: (CatalogWriter) throws -> T) throws -> T {
         let result = try stage(body)
@@ -188,12 +210,20 @@ public final class Catalog: Sendable {
         return sequence
     }
 
-    /// Checkpoints the WAL into the database file and closes it, leaving one self-contained
-    /// file. Staged changes must have been committed.
+    /// Commits what is staged, checkpoints the WAL into the database file and closes it,
+    /// leaving one self-contained file. When the staged changes cannot be committed, it
+    /// throws an error naming them and leaves the catalog open with them still staged.
     public func close() throws {
+        if hasStagedChanges {
+            do {
+                try commitStaged()
+            } catch {
+                let code = (error as? CatalogError)?.code ?? .journal
+                throw CatalogError(code, "cannot close the catalog \(path): its staged changes (\(stagedDescription())) "
+                                       + "could not be committed and are still staged", underlying: error)
+            }
+        }
         try access("cannot close the catalog \(path)") { db in
-            if group.withLock({ $0 != nil }) { try db.execute(sql: "ROLLBACK") }
-            group.withLock { $0?.close(); $0 = nil }
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
         }
         do { try queue.close() } catch let error as DatabaseError {

@@ -43,6 +43,31 @@ final class JournalCapture: @unchecked Sendable {
 
     deinit { close() }
 
+    /// The changed rows of a changeset by table, for messages: "nodes: 2 rows, entries: 1 row".
+    static func describe(_ changeset: [UInt8]) -> String {
+        var bytes = changeset
+        return bytes.withUnsafeMutableBytes { raw -> String in
+            var iterator: OpaquePointer?
+            guard sqlite3changeset_start(&iterator, Int32(raw.count), raw.baseAddress) == SQLITE_OK else {
+                return "\(raw.count) bytes of changes"
+            }
+            defer { sqlite3changeset_finalize(iterator) }
+            var tables: [String] = []
+            var rows: [String: Int] = [:]
+            while sqlite3changeset_next(iterator) == SQLITE_ROW {
+                var table: UnsafePointer<CChar>?
+                var columns: Int32 = 0
+                var operation: Int32 = 0
+                var indirect: Int32 = 0
+                guard sqlite3changeset_op(iterator, &table, &columns, &operation, &indirect) == SQLITE_OK else { continue }
+                let name = table.map { String(cString: $0) } ?? "?"
+                if rows[name] == nil { tables.append(name) }
+                rows[name, default: 0] += 1
+            }
+            return tables.map { "\($0): \(rows[$0]!) \(rows[$0]! == 1 ? "row" : "rows")" }.joined(separator: ", ")
+        }
+    }
+
     /// Applies a changeset captured elsewhere to `connection`, inside the caller's transaction.
     static func apply(_ changeset: [UInt8], to connection: OpaquePointer) throws {
         var bytes = changeset

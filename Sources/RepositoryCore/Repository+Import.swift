@@ -48,14 +48,27 @@ extension Repository {
             try importer.commit()
             try indexSealedPacks()
             try checkpointIfDue(force: true)
-        } catch let error as LocalTreeError {
-            store.discardOpenPack()
-            throw RepositoryError(error.errno == ENOSPC ? .noSpace : .failed, "import of \(source) failed: \(error)")
         } catch {
-            store.discardOpenPack()
+            abandonBatch()
+            if let error = error as? LocalTreeError {
+                throw RepositoryError(error.errno == ENOSPC ? .noSpace : .failed, "import of \(source) failed: \(error)")
+            }
             throw RepositoryError.wrap(error, "import of \(source) failed")
         }
         return importer.summary
+    }
+}
+
+extension Repository {
+    /// Drops the open pack and a batch left staged by a failed commit: the batch refers to
+    /// chunks of that pack, so committing it later (at close) would leave references dangling.
+    private func abandonBatch() {
+        store.discardOpenPack()
+        do {
+            try catalog.discardStaged()
+        } catch {
+            logger.error("cannot drop the import batch that failed to commit: \(error)")
+        }
     }
 }
 

@@ -133,9 +133,10 @@ public final class Repository: Sendable {
         }
     }
 
-    /// Makes everything durable and closes the catalog.
+    /// Commits what is staged, makes everything durable and closes the catalog.
     public func close() throws {
         try RepositoryError.wrapping("cannot close repository \(path)") {
+            try catalog.commitStaged()
             try store.flush()
             try indexSealedPacks()
             try checkpointIfDue(force: false)

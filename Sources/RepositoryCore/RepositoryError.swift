@@ -52,11 +52,13 @@ public struct RepositoryError: Error, CustomStringConvertible, Sendable {
             }
             return RepositoryError(code, message(error.message))
         case let error as CatalogError:
-            let code: Code = switch error.code {
+            var code: Code = switch error.code {
             case .corrupt: .integrity
             case .noSpace: .noSpace
             default: .failed
             }
+            // A catalog error about a failed journal write keeps the meaning of its cause.
+            if code == .failed, let underlying = error.underlying { code = wrap(underlying).code }
             return RepositoryError(code, message("\(error)"))
         case let error as CryptoError:
             return RepositoryError(error == .authenticationFailed ? .integrity : .failed, message("\(error)"))

@@ -179,6 +179,36 @@ struct CatalogJournalTests {
         #expect(throws: Refusal(reason: "journal")) { try sinkFails.write { w in try w.insertNode(node(31)) } }
     }
 
+    @Test("closing commits what is staged, through the journal")
+    func closeCommitsStaged() throws {
+        let temp = try TemporaryCatalog()
+        try temp.catalog.stage { w in try w.insertNode(node(50)) }
+        try temp.catalog.close()
+        #expect(temp.log.records.withLock { $0.map(\.sequence) } == [1])
+        let reopened = try Catalog(path: temp.catalog.path, create: false, journal: nil)
+        defer { try? reopened.close() }
+        #expect(try reopened.read { try $0.node(InodeNumber(50)) } != nil)
+        #expect(try reopened.read { try $0.journalSequence() } == 1)
+    }
+
+    @Test("a staged group that cannot be committed makes close fail, naming it, and stays staged")
+    func closeRefusesToDropStaged() throws {
+        let temp = try TemporaryCatalog()
+        temp.log.failing.withLock { $0 = true }
+        try temp.catalog.stage { w in
+            try w.insertNode(node(51))
+            try w.setXattr(Array("user.a".utf8), to: [1], on: InodeNumber(51))
+        }
+        let error = #expect(throws: CatalogError.self) { try temp.catalog.close() }
+        #expect(error?.message.contains("nodes: 1 row, xattrs: 1 row") == true, "\(String(describing: error))")
+        #expect(temp.catalog.hasStagedChanges)
+        temp.log.failing.withLock { $0 = false }
+        try temp.catalog.close()
+        let reopened = try Catalog(path: temp.catalog.path, create: false, journal: nil)
+        defer { try? reopened.close() }
+        #expect(try reopened.read { try $0.node(InodeNumber(51)) } != nil)
+    }
+
     @Test("chunk index changes are not journaled")
     func indexIsNotJournaled() throws {
         let temp = try TemporaryCatalog()

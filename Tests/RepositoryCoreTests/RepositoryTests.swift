@@ -274,6 +274,46 @@ struct RepositoryTests {
         #expect(error?.message.hasPrefix("cannot open repository \(ws.repository): ") == true, "\(String(describing: error))")
     }
 
+    @Test("closing the repository commits a staged change instead of dropping it")
+    func closeCommitsStaged() throws {
+        let ws = try Workspace()
+        let repo = try ws.create()
+        try repo.catalog.stage { w in try w.setXattr(Array("user.kept".utf8), to: Array("yes".utf8), on: .root) }
+        try repo.close()
+        let reopened = try ws.open()
+        #expect(try reopened.catalog.read { try $0.xattrs(of: .root) }.map(\.value) == [Array("yes".utf8)])
+    }
+
+    @Test("an import whose batch cannot be journaled leaves nothing staged that a later close would commit")
+    func failedImportLeavesNothingStaged() throws {
+        let ws = try Workspace()
+        let repo = try ws.create()
+        try ws.write("a.bin", SecureRandom.bytes(50_000))
+        // Every pack shard is a file for the moment, so no pack can be sealed.
+        let packs = ws.repository + "/packs"
+        let aside = ws.root + "/shards"
+        try FileManager.default.createDirectory(atPath: aside, withIntermediateDirectories: true)
+        let shards = (0..<256).map { String(format: "%02x", $0) }
+        for shard in shards {
+            if FileManager.default.fileExists(atPath: packs + "/" + shard) {
+                try FileManager.default.moveItem(atPath: packs + "/" + shard, toPath: aside + "/" + shard)
+            }
+            #expect(FileManager.default.createFile(atPath: packs + "/" + shard, contents: nil))
+        }
+        #expect(throws: RepositoryError.self) { _ = try repo.importTree(from: ws.source, to: .root) }
+        #expect(!repo.catalog.hasStagedChanges)
+        for shard in shards {
+            try FileManager.default.removeItem(atPath: packs + "/" + shard)
+            if FileManager.default.fileExists(atPath: aside + "/" + shard) {
+                try FileManager.default.moveItem(atPath: aside + "/" + shard, toPath: packs + "/" + shard)
+            }
+        }
+        try repo.close()
+        let reopened = try ws.open()
+        #expect(try reopened.statistics().documents == 0)
+        #expect(try reopened.check(readData: true).isClean)
+    }
+
     @Test("keys: a second passphrase opens the same repository, and a changed one replaces the old")
     func keyManagement() throws {
         let ws = try Workspace()
