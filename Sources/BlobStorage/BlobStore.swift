@@ -121,7 +121,11 @@ public final class BlobStore: Sendable {
         guard let writer = state.writer, writer.blobCount > 0 else { return }
         let final = path(of: writer.name)
         let shard = String(final[..<final.lastIndex(of: "/")!])
-        try PackFile.makeDirectory(shard)
+        if access(shard, F_OK) != 0 {
+            // A new shard folder: its entry in packs/ must be durable before a pack in it is.
+            try PackFile.makeDirectory(shard)
+            try PackFile.syncDirectory(directory)
+        }
         do {
             try writer.seal(into: final, directory: shard)
         } catch {

@@ -59,8 +59,8 @@ final class PackWriter: @unchecked Sendable {
         return try PackFile.read(readFD, count: Int(entry.frameLength), at: entry.offset, path: temporaryPath)
     }
 
-    /// Writes the table of contents and trailer, makes the pack durable under its
-    /// final path, and returns that path.
+    /// Writes the table of contents and trailer, then makes the pack durable at
+    /// `finalPath`: fsync, rename, fsync of `directory` (the folder holding `finalPath`).
     func seal(into finalPath: String, directory: String) throws {
         let count = UInt64(entries.count)
         let toc = try AESGCM.seal(PackFormat.encodeTOC(entries), key: key, nonce: PackFormat.nonce(.toc, 0),

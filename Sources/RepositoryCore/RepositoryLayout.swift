@@ -13,6 +13,13 @@ enum RepositoryLayout {
     /// an empty directory; returns a fresh repository id.
     static func initialize(at path: String) throws -> String {
         var isDirectory: ObjCBool = false
+        // Folders this call creates, the repository's own and missing parents included.
+        var created: [String] = []
+        var missing = path
+        while !missing.isEmpty, missing != "/", missing != ".", !FileManager.default.fileExists(atPath: missing) {
+            created.append(missing)
+            missing = parentDirectory(of: missing)
+        }
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
                 throw RepositoryError(.invalidArgument, "cannot create a repository at \(path): it is a file")
@@ -26,7 +33,27 @@ enum RepositoryLayout {
         }
         try makeDirectory(path + "/" + keys)
         try makeDirectory(path + "/" + packs)
+        // The entries of the new folders must be durable before anything in them is: keys/
+        // and packs/ in the repository, the repository in its parent, and each folder created
+        // on the way in its own parent.
+        var synced = Set<String>()
+        for folder in [path] + ([path] + created).map(parentDirectory(of:)) where synced.insert(folder).inserted {
+            try syncDirectory(folder)
+        }
         return Hex.encode(SecureRandom.bytes(16))
+    }
+
+    /// fsyncs a folder so that the entries created in it are durable.
+    static func syncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw systemError("open", path) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw systemError("fsync", path) }
+    }
+
+    static func parentDirectory(of path: String) -> String {
+        let parent = (path as NSString).deletingLastPathComponent
+        return parent.isEmpty ? "." : parent
     }
 
     static func makeDirectory(_ path: String) throws {
@@ -64,12 +91,7 @@ enum RepositoryLayout {
             unlink(temporary)
             throw error
         }
-        let dir = (path as NSString).deletingLastPathComponent
-        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            fsync(dfd)
-            close(dfd)
-        }
+        try syncDirectory(parentDirectory(of: path))
     }
 
     static func systemError(_ operation: String, _ path: String, _ code: Int32 = errno) -> RepositoryError {
