@@ -32,16 +32,19 @@ struct Namespace {
                 current = next
             } else {
                 current = try create(.directory, named: component, in: current, permissions: 0o755,
-                                      uid: owner.0, gid: owner.1, time: now)
+                                      uid: owner.0, gid: owner.1, time: now, touchingParent: true)
             }
         }
         return current
     }
 
-    /// A new node linked as `name` in `parent`.
+    /// A new node linked as `name` in `parent`. With `touchingParent`, the parent's mtime
+    /// moves to now, as for a mkdir; without, the parent is an imported folder whose times
+    /// come from its source, which already counts this entry.
     private mutating func create(_ kind: NodeKind, named name: FileName, in parent: InodeNumber, permissions: UInt32,
                                  uid: UInt32, gid: UInt32, time: FileTime, target: [UInt8]? = nil, rdev: UInt64 = 0,
-                                 document: Int64? = nil, content: StoredContent? = nil) throws -> InodeNumber {
+                                 document: Int64? = nil, content: StoredContent? = nil,
+                                 touchingParent: Bool = false) throws -> InodeNumber {
         let inode = try writer.allocateInode()
         var record = NodeRecord(inode: inode, kind: kind, permissions: permissions, uid: uid, gid: gid,
                                 linkCount: kind == .directory ? 2 : 1, size: 0, accessTime: time,
@@ -58,13 +61,14 @@ struct Namespace {
         try writer.insertEntry(EntryRecord(parent: parent, name: name, inode: inode))
         var folder = try node(parent)
         if kind == .directory { folder.linkCount += 1 }
-        folder.modificationTime = now
-        folder.changeTime = now
-        try writer.updateNode(folder)
+        if touchingParent { folder.modificationTime = now }
+        try save(folder)
         return inode
     }
 
-    /// Gives `inode` the metadata and exactly the xattrs of a local entry.
+    /// Gives `inode` the metadata and exactly the xattrs of a local entry. Writes only what
+    /// differs, so an unchanged entry changes nothing (and costs no journal record); ctime
+    /// moves to now when anything did change.
     func setAttributes(of inode: InodeNumber, from m: LocalMetadata, xattrs: [(name: [UInt8], value: [UInt8])]) throws {
         var record = try node(inode)
         record.permissions = m.permissions
@@ -72,17 +76,39 @@ struct Namespace {
         record.gid = m.gid
         record.accessTime = m.accessTime
         record.modificationTime = m.modificationTime
-        record.changeTime = now
-        try writer.updateNode(record)
-        try replaceXattrs(of: inode, with: xattrs)
+        let xattrsChanged = try replaceXattrs(of: inode, with: xattrs)
+        try save(record, xattrsChanged: xattrsChanged)
     }
 
-    private func replaceXattrs(of inode: InodeNumber, with xattrs: [(name: [UInt8], value: [UInt8])]) throws {
-        let wanted = Dictionary(xattrs.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
-        for old in try reader.xattrs(of: inode) where wanted[old.name] == nil {
-            try writer.removeXattr(old.name, from: inode)
+    /// Writes `record` if it differs from the stored node (or `xattrsChanged`), with ctime now.
+    private func save(_ record: NodeRecord, xattrsChanged: Bool = false) throws {
+        var record = record
+        let stored = try node(record.inode)
+        record.changeTime = stored.changeTime
+        guard record != stored || xattrsChanged else { return }
+        record.changeTime = now
+        try writer.updateNode(record)
+    }
+
+    /// Makes the xattrs of `inode` exactly `xattrs`, touching only those that differ;
+    /// returns whether any did.
+    private func replaceXattrs(of inode: InodeNumber, with xattrs: [(name: [UInt8], value: [UInt8])]) throws -> Bool {
+        var wanted = Dictionary(xattrs.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
+        var changed = false
+        for old in try reader.xattrs(of: inode) {
+            if let value = wanted.removeValue(forKey: old.name) {
+                guard value != old.value else { continue }
+                try writer.setXattr(old.name, to: value, on: inode)
+            } else {
+                try writer.removeXattr(old.name, from: inode)
+            }
+            changed = true
         }
-        for (name, value) in wanted { try writer.setXattr(name, to: value, on: inode) }
+        for (name, value) in wanted {
+            try writer.setXattr(name, to: value, on: inode)
+            changed = true
+        }
+        return changed
     }
 
     /// The folder `name` in `parent`, created or updated from a local folder.
@@ -123,7 +149,7 @@ struct Namespace {
             record.document = document
             record.manifest = manifest
             record.size = content.size
-            try writer.updateNode(record)
+            try save(record)
         } else {
             document = try writer.allocateDocument()
             inode = try create(.regular, named: name, in: parent, permissions: m.permissions, uid: m.uid, gid: m.gid,
@@ -160,7 +186,7 @@ struct Namespace {
             record.symlinkTarget = target
             record.size = Int64(target?.count ?? 0)
             record.rdev = m.rdev
-            try writer.updateNode(record)
+            try save(record)
             try setAttributes(of: existing, from: m, xattrs: xattrs)
             return existing
         }

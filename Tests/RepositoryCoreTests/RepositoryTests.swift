@@ -204,6 +204,38 @@ struct RepositoryTests {
         #expect(summary.newVersions == 0 && summary.unchanged == 1)
         #expect(after.versions == before.versions)
         #expect(after.uniqueBytes == before.uniqueBytes)
+        // No journal record and no checkpoint either: not a single new pack.
+        #expect(after.packs == before.packs)
+        #expect(after.storedBytes == before.storedBytes)
+    }
+
+    @Test("a re-import records a changed mode or a stray xattr, with a new ctime, and nothing else")
+    func changedAttributesAreRecorded() throws {
+        let ws = try Workspace()
+        try ws.write("a.txt", Array("a".utf8))
+        try ws.write("b.txt", Array("b".utf8))
+        let repo = try ws.create()
+        _ = try repo.importTree(from: ws.source, to: .root)
+        func node(_ name: String) throws -> NodeRecord {
+            try #require(try repo.catalog.read { r in try r.resolve(RepositoryPath("/" + name)!).flatMap { try r.node($0) } })
+        }
+        // An xattr the source does not have goes at the next import.
+        let b0 = try node("b.txt")
+        try repo.catalog.write { w in try w.setXattr(Array("user.stray".utf8), to: [1], on: b0.inode) }
+        let (a, b) = (try node("a.txt"), try node("b.txt"))
+        let sequence = try repo.catalog.read { try $0.journalSequence() }
+        chmod(ws.source + "/a.txt", 0o600)
+        _ = try repo.importTree(from: ws.source, to: .root)
+        let (a2, b2) = (try node("a.txt"), try node("b.txt"))
+        #expect(a2.permissions == 0o600 && a2.changeTime > a.changeTime)
+        #expect(b2.changeTime > b.changeTime)
+        #expect(try repo.catalog.read { try $0.xattrs(of: b.inode) }.isEmpty)
+        #expect(try repo.catalog.read { try $0.journalSequence() } == sequence + 1)
+        let folder = try #require(try repo.catalog.read { try $0.node(.root) })
+        _ = try repo.importTree(from: ws.source, to: .root)
+        #expect(try repo.catalog.read { try $0.node(.root) } == folder)
+        #expect(try node("a.txt") == a2)
+        #expect(try repo.catalog.read { try $0.journalSequence() } == sequence + 1)
     }
 
     @Test("a name that exists as another kind is an invalid request, not a catalog failure")
