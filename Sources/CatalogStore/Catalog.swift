@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import GRDB
 import NexusTypes
 import Synchronization
@@ -32,6 +33,7 @@ public final class Catalog: Sendable {
         }
         self.path = path
         self.journal = journal
+        try Self.restrictAccess(path)
         var config = Configuration()
         config.allowsUnsafeTransactions = true
         config.prepareDatabase { db in
@@ -45,6 +47,25 @@ public final class Catalog: Sendable {
         } catch let error as DatabaseError {
             throw Self.translate(error, "cannot open the catalog \(path)", path: path)
         }
+    }
+
+    /// Makes the catalog file readable by its owner only (0600), creating it empty when
+    /// missing: it holds names and hashes in plaintext. SQLite gives the -wal and -shm
+    /// files it creates the database file's mode; existing ones are fixed here too.
+    static func restrictAccess(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw fileError("create", path) }
+        defer { Glibc.close(fd) }
+        guard fchmod(fd, 0o600) == 0 else { throw fileError("chmod", path) }
+        for companion in [path + "-wal", path + "-shm"] where chmod(companion, 0o600) != 0 && errno != ENOENT {
+            throw fileError("chmod", companion)
+        }
+    }
+
+    private static func fileError(_ operation: String, _ path: String) -> CatalogError {
+        let code = errno
+        return CatalogError(code == ENOSPC || code == EDQUOT ? .noSpace : .sqlite,
+                            "cannot \(operation) \(path): \(String(cString: strerror(code)))")
     }
 
     /// Runs `body` on the connection. SQLite's own errors become `CatalogError`s; anything
@@ -193,6 +214,8 @@ public final class Catalog: Sendable {
     public func snapshot(to destination: String) throws -> UInt64 {
         try? FileManager.default.removeItem(atPath: destination)
         try commitStaged()
+        // VACUUM INTO accepts an empty file, so the copy is private from the start.
+        try Self.restrictAccess(destination)
         let sequence = try access("cannot write a catalog snapshot to \(destination)") { db in
             let sequence = try CatalogReader(db: db).journalSequence()
             try db.execute(sql: "VACUUM INTO ?", arguments: [destination])

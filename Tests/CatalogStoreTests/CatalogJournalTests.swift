@@ -209,6 +209,29 @@ struct CatalogJournalTests {
         #expect(try reopened.read { try $0.node(InodeNumber(51)) } != nil)
     }
 
+    @Test("the catalog, its -wal and -shm files and its snapshots are private to their owner (0600)")
+    func catalogFilesArePrivate() throws {
+        func mode(_ path: String) throws -> Int {
+            try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        }
+        let temp = try TemporaryCatalog()
+        try temp.catalog.write { w in try w.insertNode(node(60)) }
+        let path = temp.catalog.path
+        for file in [path, path + "-wal", path + "-shm"] {
+            #expect(try mode(file) == 0o600, "\(file)")
+        }
+        let image = temp.directory + "/snapshot.db"
+        _ = try temp.catalog.snapshot(to: image)
+        #expect(try mode(image) == 0o600)
+
+        // A catalog made readable by an older build is made private again when opened.
+        try temp.catalog.close()
+        chmod(path, 0o644)
+        let reopened = try Catalog(path: path, create: false, journal: nil)
+        defer { try? reopened.close() }
+        #expect(try mode(path) == 0o600)
+    }
+
     @Test("chunk index changes are not journaled")
     func indexIsNotJournaled() throws {
         let temp = try TemporaryCatalog()
