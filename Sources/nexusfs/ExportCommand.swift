@@ -14,7 +14,7 @@ struct ExportCommand: ParsableCommand {
     @Argument(help: "The local directory to write into (created when missing).")
     var destination: String
 
-    @Option(name: .long, help: "The folder or document in the repository to export (default: everything).")
+    @Option(name: .long, help: "The folder or document in the repository to export.")
     var path: String = "/"
 
     func validate() throws {

@@ -15,7 +15,7 @@ struct ImportCommand: ParsableCommand {
     @Argument(help: "The local directory to import.")
     var source: String
 
-    @Option(name: .customLong("to"), help: "The folder in the repository to import into (default: the root).")
+    @Option(name: .customLong("to"), help: "The folder in the repository to import into.")
     var destination: String = "/"
 
     func validate() throws {
