@@ -8,6 +8,7 @@ import NexusTypes
 /// What a recovery found and rebuilt.
 public struct RecoverySummary: Sendable {
     public var packs = 0
+    /// Damaged packs, blobs and checkpoints, one line each.
     public var damagedPacks: [String] = []
     public var checkpointSequence: UInt64 = 0
     public var journalRecords = 0
@@ -17,121 +18,201 @@ public struct RecoverySummary: Sendable {
 }
 
 extension Repository {
-    /// Rebuilds the catalog of the repository at `path` from its packs alone: the
-    /// latest checkpoint, then every journal record after it. An existing catalog
-    /// is moved aside, not deleted.
+    /// Rebuilds the catalog of the repository at `path` from its packs alone: the latest
+    /// checkpoint that can be restored (or, failing all, an empty catalog), then every
+    /// journal record after it.
+    ///
+    /// The new catalog is built under a temporary name and renamed into place only once it
+    /// is complete; only then is an existing catalog moved aside (not deleted). A recover
+    /// that fails leaves the old catalog, or none, but never a half-built one.
     public static func recover(at path: String, passphrase: [UInt8], stateRoot: String = defaultStateRoot,
                                logger: Logger = Logger(label: "nexusfs"),
                                progress: ProgressHandler? = nil) throws -> RecoverySummary {
         try RepositoryError.wrapping("recover of repository \(path) failed") {
-            try rebuildCatalog(at: path, passphrase: passphrase, stateRoot: stateRoot, logger: logger, progress: progress)
+            let (config, keys) = try unlock(at: path, passphrase: passphrase)
+            let stateDirectory = stateRoot + "/" + config.id
+            try RepositoryLayout.makeDirectory(stateDirectory)
+            let building = stateDirectory + "/catalog.recovering"
+            removeCatalogFiles(building)
+            do {
+                let summary = try rebuildCatalog(at: path, config: config, keys: keys, stateRoot: stateRoot,
+                                                 into: building, logger: logger, progress: progress)
+                try install(building, as: catalogPath(stateRoot: stateRoot, id: config.id), logger: logger)
+                return summary
+            } catch {
+                removeCatalogFiles(building)
+                throw error
+            }
         }
     }
 
-    private static func rebuildCatalog(at path: String, passphrase: [UInt8], stateRoot: String, logger: Logger,
-                                       progress: ProgressHandler?) throws -> RecoverySummary {
-        let (config, _) = try unlock(at: path, passphrase: passphrase)
-        let catalogPath = catalogPath(stateRoot: stateRoot, id: config.id)
-        let fm = FileManager.default
-        try RepositoryLayout.makeDirectory(stateRoot + "/" + config.id)
-        if fm.fileExists(atPath: catalogPath) {
-            let aside = catalogPath + ".replaced-" + String(Int(Date().timeIntervalSince1970))
-            try fm.moveItem(atPath: catalogPath, toPath: aside)
-            for suffix in ["-wal", "-shm"] where fm.fileExists(atPath: catalogPath + suffix) {
-                try fm.moveItem(atPath: catalogPath + suffix, toPath: aside + suffix)
-            }
-            logger.info("moved the old catalog aside to \(aside)")
-        }
-        // Open on an empty catalog first, to read the packs with the repository's keys.
-        let scratch = try Repository.create(existing: path, stateRoot: stateRoot, passphrase: passphrase, logger: logger)
-        var summary = RecoverySummary()
-        let compressor = Compressor()
+    /// What the packs hold, read through their tables of contents (or frame by frame).
+    private struct PackScan {
+        var packs: [SealedPack] = []
+        var locations: [BlobID: (pack: PackName, entry: PackEntry)] = [:]
         var records: [JournalRecord] = []
-        var checkpoint: (sequence: UInt64, manifest: ContentManifest)?
-        var indexed: [SealedPack] = []
-        let names = try scratch.store.packNames()
+        var checkpoints: [(sequence: UInt64, manifest: ContentManifest)] = []
+        /// Blobs found damaged; left out of the index, so that new writes store them afresh
+        /// instead of deduplicating against them.
+        var damaged: Set<BlobID> = []
+    }
+
+    private static func rebuildCatalog(at path: String, config: RepositoryConfig, keys: RepositoryKeys, stateRoot: String,
+                                       into building: String, logger: Logger,
+                                       progress: ProgressHandler?) throws -> RecoverySummary {
+        var summary = RecoverySummary()
+        let store = try BlobStore(directory: path + "/" + RepositoryLayout.packs, keys: keys.blobKeys)
+        var scan = try scanPacks(store, summary: &summary, progress: progress)
+
+        // The newest checkpoint whose image reads back, else an empty catalog.
+        var restored: UInt64?
+        for checkpoint in scan.checkpoints.sorted(by: { $0.sequence > $1.sequence }) {
+            do {
+                try restoreImage(checkpoint.manifest, sequence: checkpoint.sequence, from: store, scan: &scan, to: building)
+                restored = checkpoint.sequence
+                break
+            } catch {
+                removeCatalogFiles(building)
+                summary.damagedPacks.append("checkpoint \(checkpoint.sequence) cannot be restored: \(error)")
+                logger.warning("checkpoint \(checkpoint.sequence) cannot be restored, trying an older one: \(error)")
+            }
+        }
+        if restored == nil, !scan.checkpoints.isEmpty {
+            logger.warning("no checkpoint can be restored; replaying the whole journal into an empty catalog")
+        }
+        let repo = try Repository(path: path, config: config, keys: keys, stateRoot: stateRoot,
+                                  createCatalog: restored == nil, catalogPath: building, logger: logger)
+        do {
+            summary.checkpointSequence = restored ?? 0
+            summary.journalRecords = try repo.replay(scan.records)
+            summary.finalSequence = try repo.catalog.read { try $0.journalSequence() }
+            guard try repo.catalog.read({ try $0.node(.root) }) != nil else {
+                throw RepositoryError(.integrity, "neither a checkpoint nor the journal gives the repository's root folder")
+            }
+            // Only a catalog that replayed completely gets an index and its repository id.
+            try repo.catalog.updateIndex { writer in
+                try writer.clearIndex()
+                for pack in scan.packs {
+                    try writer.insertPack(pack.name, length: Int64(pack.length),
+                                          blobs: pack.indexEntries.filter { !scan.damaged.contains($0.id) })
+                }
+                try writer.setMeta("checkpoint_seq", Int64(restored ?? 0))
+                try writer.setMeta("repository_id", bytes: Array(config.id.utf8))
+            }
+            let stats = try repo.statistics()
+            summary.documents = stats.documents
+            summary.versions = stats.versions
+            try repo.checkpointIfDue(force: true)
+            try repo.catalog.close()
+        } catch {
+            try? repo.catalog.close()
+            throw error
+        }
+        return summary
+    }
+
+    /// Reads every pack's table of contents (a damaged pack frame by frame, up to the first
+    /// bad frame), and the journal records and checkpoints they hold.
+    private static func scanPacks(_ store: BlobStore, summary: inout RecoverySummary,
+                                  progress: ProgressHandler?) throws -> PackScan {
+        var scan = PackScan()
+        let compressor = Compressor()
+        let names = try store.packNames()
         var state = OperationProgress(totalItems: names.count, current: "reading packs")
         for name in names {
             let sealed: SealedPack
             do {
-                sealed = SealedPack(name: name, length: try scratch.store.length(of: name),
-                                    entries: try scratch.store.tableOfContents(of: name))
+                sealed = SealedPack(name: name, length: try store.length(of: name), entries: try store.tableOfContents(of: name))
             } catch {
-                // Keep what can still be read frame by frame.
                 var entries: [PackEntry] = []
-                let stop = try scratch.store.scanFrames(of: name) { entry, _ in entries.append(entry) }
+                let stop = try store.scanFrames(of: name) { entry, _ in entries.append(entry) }
                 summary.damagedPacks.append("\(name): \(error)" + (stop.map { "; \($0)" } ?? ""))
-                sealed = SealedPack(name: name, length: (try? scratch.store.length(of: name)) ?? 0, entries: entries)
+                sealed = SealedPack(name: name, length: (try? store.length(of: name)) ?? 0, entries: entries)
             }
-            indexed.append(sealed)
-            for entry in sealed.entries where entry.kind == .journal || entry.kind == .checkpoint {
-                guard let payload = try? scratch.store.read(entry.id, from: (name, entry), compressor: compressor) else {
+            scan.packs.append(sealed)
+            for entry in sealed.entries {
+                scan.locations[entry.id] = (name, entry)
+                guard entry.kind == .journal || entry.kind == .checkpoint else { continue }
+                guard let payload = try? store.read(entry.id, from: (name, entry), compressor: compressor) else {
                     summary.damagedPacks.append("\(name): blob \(entry.id.short) is damaged")
+                    scan.damaged.insert(entry.id)
                     continue
                 }
                 if entry.kind == .journal, let record = JournalWriter.decode(payload) {
-                    records.append(record)
-                } else if entry.kind == .checkpoint, let found = decodeCheckpoint(payload),
-                          found.sequence >= (checkpoint?.sequence ?? 0) {
-                    checkpoint = found
+                    scan.records.append(record)
+                } else if entry.kind == .checkpoint, let found = decodeCheckpoint(payload) {
+                    scan.checkpoints.append(found)
                 }
             }
             summary.packs += 1
             state.items += 1
             progress?(state)
         }
-        try scratch.catalog.updateIndex { writer in
-            for pack in indexed { try writer.insertPack(pack.name, length: Int64(pack.length), blobs: pack.indexEntries) }
-        }
-        var repo = scratch
-        if let checkpoint {
-            let image = scratch.stateDirectory + "/checkpoint.restore"
-            try scratch.writeContent(checkpoint.manifest, to: image, compressor: compressor)
-            try scratch.catalog.close()
-            try? fm.removeItem(atPath: catalogPath + "-wal")
-            try? fm.removeItem(atPath: catalogPath + "-shm")
-            try fm.removeItem(atPath: catalogPath)
-            try fm.moveItem(atPath: image, toPath: catalogPath)
-            repo = try Repository.create(existing: path, stateRoot: stateRoot, passphrase: passphrase, logger: logger)
-            try repo.catalog.updateIndex { writer in
-                try writer.clearIndex()
-                for pack in indexed { try writer.insertPack(pack.name, length: Int64(pack.length), blobs: pack.indexEntries) }
-                try writer.setMeta("checkpoint_seq", Int64(checkpoint.sequence))
-            }
-            summary.checkpointSequence = checkpoint.sequence
-        }
-        summary.journalRecords = try repo.replay(records)
-        summary.finalSequence = try repo.catalog.read { try $0.journalSequence() }
-        try repo.catalog.updateIndex { try $0.setMeta("repository_id", bytes: Array(config.id.utf8)) }
-        let stats = try repo.statistics()
-        summary.documents = stats.documents
-        summary.versions = stats.versions
-        try repo.checkpointIfDue(force: true)
-        try repo.catalog.close()
-        return summary
+        return scan
     }
 
-    /// Opens an existing repository onto a catalog that may be empty (recovery only).
-    private static func create(existing path: String, stateRoot: String, passphrase: [UInt8], logger: Logger) throws -> Repository {
-        let (config, keys) = try unlock(at: path, passphrase: passphrase)
-        return try Repository(path: path, config: config, keys: keys, stateRoot: stateRoot, createCatalog: true, logger: logger)
-    }
-
-    /// Writes a stored content into a local file.
-    func writeContent(_ manifest: ContentManifest, to file: String, compressor: Compressor) throws {
-        let fd = Glibc.open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    /// Writes a checkpoint's catalog image to `file` and checks that it opens as the
+    /// catalog at `sequence`.
+    private static func restoreImage(_ manifest: ContentManifest, sequence: UInt64, from store: BlobStore,
+                                     scan: inout PackScan, to file: String) throws {
+        let fd = Glibc.open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw RepositoryLayout.systemError("create", file) }
         defer { Glibc.close(fd) }
-        try readContent(manifest, compressor: compressor) { bytes in
+        let compressor = Compressor()
+        var offset: UInt64 = 0
+        for chunk in manifest.chunks {
+            guard let location = scan.locations[chunk.id] else {
+                throw RepositoryError(.integrity, "its chunk \(chunk.id.short) is in no pack")
+            }
+            let bytes: [UInt8]
+            do {
+                bytes = try store.read(chunk.id, from: location, compressor: compressor)
+            } catch {
+                scan.damaged.insert(chunk.id)
+                throw error
+            }
+            guard bytes.count == Int(chunk.length) else {
+                throw RepositoryError(.integrity, "its chunk \(chunk.id.short) has \(bytes.count) bytes, the manifest says \(chunk.length)")
+            }
             try bytes.withUnsafeBytes { raw in
                 var done = 0
                 while done < raw.count {
-                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                    let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset) + off_t(done))
                     if n < 0 { if errno == EINTR { continue }; throw RepositoryLayout.systemError("write", file) }
                     done += n
                 }
             }
+            offset += UInt64(bytes.count)
         }
         guard fsync(fd) == 0 else { throw RepositoryLayout.systemError("fsync", file) }
+        let image = try Catalog(path: file, create: false, journal: nil)
+        defer { try? image.close() }
+        let holds = try image.read { try $0.journalSequence() }
+        guard holds == sequence else {
+            throw RepositoryError(.integrity, "its image holds journal record \(holds), the checkpoint says \(sequence)")
+        }
+    }
+
+    /// Moves an existing catalog aside and puts the rebuilt one in its place.
+    private static func install(_ building: String, as catalogPath: String, logger: Logger) throws {
+        let fm = FileManager.default
+        if ["", "-wal", "-shm"].contains(where: { fm.fileExists(atPath: catalogPath + $0) }) {
+            let aside = catalogPath + ".replaced-" + String(Int(Date().timeIntervalSince1970))
+            try moveCatalogFiles(catalogPath, to: aside)
+            logger.info("moved the old catalog aside to \(aside)")
+        }
+        try moveCatalogFiles(building, to: catalogPath)
+        try RepositoryLayout.syncDirectory(RepositoryLayout.parentDirectory(of: catalogPath))
+    }
+
+    /// Renames a catalog file with its -wal and -shm files, if any.
+    private static func moveCatalogFiles(_ from: String, to: String) throws {
+        for suffix in ["-wal", "-shm", ""] where FileManager.default.fileExists(atPath: from + suffix) {
+            guard rename(from + suffix, to + suffix) == 0 else { throw RepositoryLayout.systemError("rename", from + suffix) }
+        }
+    }
+
+    private static func removeCatalogFiles(_ file: String) {
+        for suffix in ["", "-wal", "-shm"] { unlink(file + suffix) }
     }
 }

@@ -35,8 +35,10 @@ public final class Repository: Sendable {
         return NSHomeDirectory() + "/.local/state/nexusfs"
     }
 
+    /// Composes the parts; the catalog is the live one unless `catalogPath` names another
+    /// (recover builds its catalog under a temporary name).
     init(path: String, config: RepositoryConfig, keys: RepositoryKeys, stateRoot: String,
-                 createCatalog: Bool, logger: Logger) throws {
+         createCatalog: Bool, catalogPath: String? = nil, logger: Logger) throws {
         self.path = path
         self.config = config
         self.keys = keys
@@ -47,7 +49,7 @@ public final class Repository: Sendable {
         let journal = JournalWriter(store: store, keys: keys.blobKeys)
         self.journal = journal
         try RepositoryLayout.makeDirectory(stateDirectory)
-        let catalogPath = Self.catalogPath(stateRoot: stateRoot, id: config.id)
+        let catalogPath = catalogPath ?? Self.catalogPath(stateRoot: stateRoot, id: config.id)
         do {
             catalog = try Catalog(path: catalogPath, create: createCatalog, journal: { record, writer in
                 try journal.append(record, indexingInto: writer)

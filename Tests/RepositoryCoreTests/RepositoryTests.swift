@@ -172,6 +172,95 @@ struct RepositoryTests {
         #expect(versions.map(\.number.rawValue) == [1, 2])
     }
 
+    @Test("recover falls back to an older checkpoint when the latest image is damaged, and leaves the damage out of the index")
+    func recoverFallsBackToOlderCheckpoint() throws {
+        let ws = try Workspace()
+        let repo = try ws.create()
+        try ws.write("a.txt", Array("first".utf8))
+        _ = try repo.importTree(from: ws.source, to: .root)
+        try ws.write("b.txt", Array("second".utf8))
+        _ = try repo.importTree(from: ws.source, to: .root)
+        try repo.close()
+        let checkpoints = try storedCheckpoints(repo).sorted { $0.sequence > $1.sequence }
+        try #require(checkpoints.count >= 2)
+        let older = Set(checkpoints.dropFirst().flatMap { $0.manifest.chunks.map(\.id) })
+        let unique = try #require(checkpoints[0].manifest.chunks.first { !older.contains($0.id) })
+        try damage(repo, blob: unique.id)
+
+        try FileManager.default.removeItem(atPath: ws.state)
+        let summary = try Repository.recover(at: ws.repository, passphrase: ws.passphrase, stateRoot: ws.state)
+        #expect(summary.checkpointSequence == checkpoints[1].sequence)
+        #expect(summary.damagedPacks.count == 1 && summary.damagedPacks[0].hasPrefix("checkpoint \(checkpoints[0].sequence)"),
+                "\(summary.damagedPacks)")
+        #expect(summary.finalSequence == checkpoints[0].sequence)
+        let reopened = try ws.open()
+        #expect(try ws.exported(reopened, "b.txt") == Array("second".utf8))
+        #expect(try reopened.statistics().documents == 2)
+        #expect(try reopened.check(readData: false).isClean)
+        // New writes must not deduplicate against the damaged chunk.
+        #expect(try reopened.catalog.read { try $0.containsBlob(unique.id) } == false)
+        try reopened.close()
+
+        // The checkpoint recover wrote (at the same sequence as the damaged one) does not lean
+        // on the damaged chunk: it restores.
+        try FileManager.default.removeItem(atPath: ws.state)
+        let again = try Repository.recover(at: ws.repository, passphrase: ws.passphrase, stateRoot: ws.state)
+        #expect(again.checkpointSequence == summary.finalSequence, "\(again.damagedPacks)")
+    }
+
+    @Test("with no checkpoint readable, recover replays the whole journal into an empty catalog")
+    func recoverFromJournalAlone() throws {
+        let ws = try Workspace()
+        let repo = try ws.create()
+        try ws.write("dir/a.txt", Array("first".utf8))
+        _ = try repo.importTree(from: ws.source, to: .root)
+        try ws.write("dir/a.txt", Array("changed".utf8))
+        _ = try repo.importTree(from: ws.source, to: .root)
+        try repo.close()
+        for blob in try storedBlobs(repo, kind: .catalogImage) { try damage(repo, blob: blob.entry.id) }
+
+        try FileManager.default.removeItem(atPath: ws.state)
+        let summary = try Repository.recover(at: ws.repository, passphrase: ws.passphrase, stateRoot: ws.state)
+        #expect(summary.checkpointSequence == 0)
+        #expect(summary.journalRecords == Int(summary.finalSequence))
+        let reopened = try ws.open()
+        #expect(try ws.exported(reopened, "dir/a.txt") == Array("changed".utf8))
+        #expect(try reopened.statistics().versions == 2)
+    }
+
+    @Test("a recover that fails leaves the old catalog where it was and no half-built one")
+    func failedRecoverLeavesNoCatalog() throws {
+        let ws = try Workspace()
+        let repo = try ws.create()
+        try ws.write("a.txt", Array("first".utf8))
+        _ = try repo.importTree(from: ws.source, to: .root)
+        try repo.close()
+        // Nothing to rebuild from: every checkpoint image and the first journal record are damaged.
+        for blob in try storedBlobs(repo, kind: .catalogImage) { try damage(repo, blob: blob.entry.id) }
+        let first = try #require(try storedBlobs(repo, kind: .journal).first { blob in
+            JournalWriter.decode(try repo.store.read(blob.entry.id, from: blob, compressor: Compressor()))?.sequence == 1
+        })
+        try damage(repo, blob: first.entry.id)
+        let catalog = Repository.catalogPath(stateRoot: ws.state, id: repo.config.id)
+        let before = try ws.read(catalog)
+
+        let error = #expect(throws: RepositoryError.self) {
+            _ = try Repository.recover(at: ws.repository, passphrase: ws.passphrase, stateRoot: ws.state)
+        }
+        #expect(error?.code == .integrity, "\(String(describing: error))")
+        #expect(try ws.read(catalog) == before)
+        let left = try FileManager.default.contentsOfDirectory(atPath: (catalog as NSString).deletingLastPathComponent)
+        #expect(left == ["catalog.db"], "\(left)")
+
+        try FileManager.default.removeItem(atPath: ws.state)
+        #expect(throws: RepositoryError.self) {
+            _ = try Repository.recover(at: ws.repository, passphrase: ws.passphrase, stateRoot: ws.state)
+        }
+        #expect(!FileManager.default.fileExists(atPath: catalog))
+        let error6 = #expect(throws: RepositoryError.self) { _ = try ws.open() }
+        #expect(error6?.code == .catalogMissing)
+    }
+
     @Test("journal records after the last checkpoint are replayed by recover")
     func recoverReplaysAfterCheckpoint() throws {
         let ws = try Workspace()
@@ -376,4 +465,28 @@ func flipByte(in path: String, at offset: UInt64) throws {
     let byte = try #require(try handle.read(upToCount: 1)?.first)
     try handle.seek(toOffset: offset)
     try handle.write(contentsOf: [~byte])
+}
+
+/// Every blob of `kind` in the repository's packs, with where it is.
+func storedBlobs(_ repo: Repository, kind: BlobKind) throws -> [(pack: PackName, entry: PackEntry)] {
+    try repo.store.packNames().flatMap { pack in
+        try repo.store.tableOfContents(of: pack).filter { $0.kind == kind }.map { (pack, $0) }
+    }
+}
+
+/// The checkpoints stored in the repository's packs.
+func storedCheckpoints(_ repo: Repository) throws -> [(sequence: UInt64, manifest: ContentManifest)] {
+    try storedBlobs(repo, kind: .checkpoint).compactMap { blob in
+        Repository.decodeCheckpoint(try repo.store.read(blob.entry.id, from: blob, compressor: Compressor()))
+    }
+}
+
+/// Damages the stored payload of a blob, wherever it is.
+func damage(_ repo: Repository, blob id: BlobID) throws {
+    for pack in try repo.store.packNames() {
+        for entry in try repo.store.tableOfContents(of: pack) where entry.id == id {
+            try flipByte(in: repo.store.path(of: pack), at: entry.offset + UInt64(entry.frameLength) - 20)
+        }
+    }
+    repo.store.dropCachedReaders()
 }
