@@ -116,7 +116,8 @@ struct TreeImporter {
     }
 
     /// Writes the pending entries in one catalog transaction; their chunks are made
-    /// durable by the journal sink before it commits.
+    /// durable by the journal sink before it commits. Takes a checkpoint when enough
+    /// journal records have accumulated, so a long import does not outrun the interval.
     mutating func commit() throws {
         guard !pending.isEmpty else { return }
         let items = pending
@@ -125,6 +126,7 @@ struct TreeImporter {
             for item in items { try apply(item, in: &namespace) }
         }
         pending = []
+        try repository.checkpointIfDue(force: false)
     }
 
     private mutating func apply(_ item: ImportItem, in namespace: inout Namespace) throws {

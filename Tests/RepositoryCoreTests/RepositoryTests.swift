@@ -261,6 +261,23 @@ struct RepositoryTests {
         #expect(error6?.code == .catalogMissing)
     }
 
+    @Test("an import checkpoints as soon as 256 journal records have accumulated, not only at its end")
+    func importCheckpointsAtTheInterval() throws {
+        let ws = try Workspace()
+        let repo = try ws.create()
+        let start = try repo.catalog.read { try $0.journalSequence() }
+        // One record short of the interval since the checkpoint init wrote.
+        for i in 1..<Repository.checkpointInterval {
+            try repo.catalog.write { w in try w.setXattr(Array("user.n".utf8), to: Array("\(i)".utf8), on: .root) }
+        }
+        // Two batches: the first one makes the checkpoint due.
+        for i in 0...Repository.importBatchEntries { try ws.write("f\(i)", []) }
+        _ = try repo.importTree(from: ws.source, to: .root)
+        let sequences = Set(try storedCheckpoints(repo).map(\.sequence))
+        let due = start + Repository.checkpointInterval
+        #expect(sequences == [start, due, due + 1], "\(sequences.sorted())")
+    }
+
     @Test("journal records after the last checkpoint are replayed by recover")
     func recoverReplaysAfterCheckpoint() throws {
         let ws = try Workspace()
