@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CArgon2", path: "Sources/CArgon2", providers: [.apt(["libargon2-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
+        .systemLibrary(name: "CFUSE", path: "Sources/CFUSE", providers: [.apt(["libfuse3-dev"])]),
         .systemLibrary(name: "CSQLiteSession", path: "Sources/CSQLiteSession", providers: [.apt(["libsqlite3-dev"])]),
 
         // Identifiers and value types shared by every layer; no dependencies.
@@ -46,8 +47,12 @@ let package = Package(
             "NexusTypes", "CatalogStore", "BlobStorage", "RepositoryCore",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // A generic Swift binding of libfuse3's low-level API; knows nothing of nexusfs.
+        .target(name: "FUSELowLevel", dependencies: ["CFUSE"]),
+        // FUSE operations onto the VFS, errno mapping in one file.
+        .target(name: "FUSEFrontend", dependencies: ["FUSELowLevel", "VFS", "NexusTypes"]),
         .executableTarget(name: "nexusfs", dependencies: [
-            "NexusTypes", "RepositoryCore", "CryptoCore",
+            "NexusTypes", "RepositoryCore", "VFS", "FUSEFrontend", "FUSELowLevel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -59,6 +64,7 @@ let package = Package(
         .testTarget(name: "RepositoryCoreTests", dependencies: [
             "RepositoryCore", "BlobStorage", "CatalogStore", "CryptoCore", "NexusTypes",
         ]),
+        .testTarget(name: "FUSELowLevelTests", dependencies: ["FUSELowLevel", "CLinux"]),
         .testTarget(name: "VFSTests", dependencies: ["VFS", "RepositoryCore", "CatalogStore", "CryptoCore", "NexusTypes"]),
         .testTarget(name: "EndToEndTests", dependencies: ["nexusfs"]),
     ]

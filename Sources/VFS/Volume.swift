@@ -133,7 +133,7 @@ public final class Volume: Sendable {
     }
 
     /// Records that the kernel now holds one more reference to `inode`.
-    func remember(_ inode: InodeNumber) {
+    public func remember(_ inode: InodeNumber) {
         table.withLock { $0.inodes[inode, default: InodeState()].lookups += 1 }
     }
 

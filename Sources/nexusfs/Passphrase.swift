@@ -51,3 +51,15 @@ enum Passphrase {
         return line
     }
 }
+
+extension Passphrase {
+    /// Reads a passphrase handed over through a pipe by the parent `nexusfs mount`.
+    static func read(fd: Int32) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while Glibc.read(fd, &byte, 1) == 1 { bytes.append(byte) }
+        close(fd)
+        guard !bytes.isEmpty else { throw UsageError("no passphrase was handed to the mount daemon") }
+        return bytes
+    }
+}

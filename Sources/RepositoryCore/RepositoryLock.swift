@@ -1,0 +1,32 @@
+import Foundation
+import Glibc
+
+/// The exclusive lock a process holds on a repository while it uses it: an flock on
+/// `REPO/lock`, so a killed holder's lock is released by the kernel and taken over.
+public final class RepositoryLock: Sendable {
+    private let fd: Int32
+    public let path: String
+
+    /// Takes the lock, or throws `.locked` naming the process that holds it.
+    public init(repository: String, purpose: String) throws {
+        path = repository + "/lock"
+        fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RepositoryLayout.systemError("open", path) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            Glibc.close(fd)
+            throw RepositoryError(.locked, "repository \(repository) is in use" + (holder.isEmpty ? "" : " (\(holder))")
+                                  + "; unmount it or wait for that process to finish")
+        }
+        let note = "\(purpose) by pid \(getpid()) on \(ProcessInfo.processInfo.hostName)\n"
+        ftruncate(fd, 0)
+        _ = note.withCString { pwrite(fd, $0, strlen($0), 0) }
+    }
+
+    deinit {
+        ftruncate(fd, 0)
+        flock(fd, LOCK_UN)
+        Glibc.close(fd)
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import FUSEFrontend
+import FUSELowLevel
+import Foundation
+import Glibc
+import RepositoryCore
+import VFS
+
+struct MountCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mount", abstract: "Mount a repository as a drive.",
+        discussion: """
+            Returns once the mount works (or has clearly failed) and keeps serving it in the background; \
+            -f stays in the foreground. -o takes comma-separated options: password_file=FILE, state_dir=DIR, \
+            commit=SECONDS (default 1), ro, allow_other, and other FUSE mount options.
+            """)
+
+    @OptionGroup var options: RepositoryOptions
+
+    @Argument(help: "The repository directory.")
+    var repository: String
+
+    @Argument(help: "The folder to mount it on.")
+    var mountpoint: String
+
+    @Flag(name: .customShort("f"), help: "Stay in the foreground.")
+    var foreground = false
+
+    @Option(name: .customShort("o"), help: "Mount options (comma-separated).")
+    var mountOptions: [String] = []
+
+    @Option(name: .customLong("ready-fd"), help: .hidden)
+    var readyFD: Int32?
+
+    @Option(name: .customLong("passphrase-fd"), help: .hidden)
+    var passphraseFD: Int32?
+
+    func validate() throws {
+        _ = try MountOptions(mountOptions)
+    }
+
+    func run() throws {
+        LoggingSetup.once
+        let parsed = try MountOptions(mountOptions)
+        let readiness = readyFD.map(Readiness.init(fd:))
+        // Started by `nexusfs mount` in the background: leave its terminal session.
+        if readiness != nil { setsid() }
+        do {
+            let repositoryPath = URL(fileURLWithPath: repository).standardizedFileURL.path
+            let target = URL(fileURLWithPath: mountpoint).standardizedFileURL.path
+            try MountPoint.prepare(target)
+            let passphrase = try passphraseFD.map(Passphrase.read(fd:))
+                ?? Passphrase.obtain(file: parsed.passwordFile ?? options.passwordFile, environment: "NEXUSFS_PASSWORD",
+                                     prompt: "Passphrase: ", confirm: false)
+            if !foreground {
+                try Daemon.start(arguments: CommandLine.arguments, passphrase: passphrase)
+                return
+            }
+            try serve(repositoryPath, at: target, passphrase: passphrase, options: parsed, readiness: readiness)
+        } catch {
+            let (code, message) = describe(error)
+            readiness?.fail(code: code, message: message)
+            printError(message)
+            throw ExitCode(code)
+        }
+    }
+
+    /// Mounts and serves until unmounted or signalled; then saves everything.
+    private func serve(_ repositoryPath: String, at target: String, passphrase: [UInt8], options parsed: MountOptions,
+                       readiness: Readiness?) throws {
+        let stateRoot = parsed.stateDir ?? options.stateRoot
+        let lock = try RepositoryLock(repository: repositoryPath, purpose: "mounted at \(target)")
+        let repo = try Repository.open(at: repositoryPath, passphrase: passphrase, stateRoot: stateRoot, logger: options.logger)
+        let volume = try Volume(repository: repo, options: VolumeOptions(commitInterval: parsed.commitInterval,
+                                                                          readOnly: parsed.readOnly), logger: options.logger)
+        let session: FUSESession
+        do {
+            session = try FUSESession(fileSystem: NexusFileSystem(volume: volume), mountpoint: target,
+                                      options: ["fsname=" + repositoryPath, "subtype=nexusfs"] + parsed.fuse)
+        } catch {
+            try? volume.shutdown()
+            throw error
+        }
+        volume.startCommitting()
+        readiness?.succeed()
+        var failure: (any Error)?
+        do { try session.run() } catch { failure = error }
+        session.unmount()
+        do { try volume.shutdown() } catch { failure = failure ?? error }
+        withExtendedLifetime(lock) {}
+        if let failure { throw failure }
+    }
+
+    private func describe(_ error: any Error) -> (Int32, String) {
+        switch error {
+        case let error as RepositoryError: (ExitStatus.code(for: error), error.message)
+        case let error as ValidationError: (ExitStatus.usage, error.message)
+        case let error as UsageError: (ExitStatus.usage, error.message)
+        case let error as ExitCode: (error.rawValue, "failed")
+        default: (ExitStatus.failure, "\(error)")
+        }
+    }
+}

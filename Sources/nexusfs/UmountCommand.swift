@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Glibc
+
+struct UmountCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "umount", abstract: "Unmount a nexusfs mount and wait until everything is saved.")
+
+    @Argument(help: "The mount point.")
+    var mountpoint: String
+
+    @Option(name: .long, help: "Seconds to wait for the daemon to save everything.")
+    var timeout: Double = 120
+
+    func run() throws {
+        let target = URL(fileURLWithPath: mountpoint).standardizedFileURL.path
+        guard let source = MountTable.source(of: target) else {
+            printError("\(target) is not a nexusfs mount")
+            throw ExitCode(ExitStatus.failure)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
+        process.arguments = ["-u", target]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            printError("cannot unmount \(target) (is a file on it still open?)")
+            throw ExitCode(ExitStatus.failure)
+        }
+        // The daemon holds the repository lock until it has saved everything.
+        let deadline = Date().addingTimeInterval(timeout)
+        let lockPath = source + "/lock"
+        while Date() < deadline {
+            let fd = open(lockPath, O_RDONLY | O_CLOEXEC)
+            if fd < 0 { return }
+            defer { close(fd) }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { flock(fd, LOCK_UN); return }
+            usleep(50_000)
+        }
+        printError("\(target) is unmounted, but the daemon is still saving after \(Int(timeout)) s")
+        throw ExitCode(ExitStatus.failure)
+    }
+}
+
+/// Reads /proc/self/mountinfo.
+enum MountTable {
+    /// The repository (fsname) of the nexusfs mount at `path`.
+    static func source(of path: String) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ").map(String.init)
+            guard let dash = fields.firstIndex(of: "-"), fields.count > dash + 2, fields.count > 4 else { continue }
+            if unescape(fields[4]) == path && fields[dash + 1] == "fuse.nexusfs" { return unescape(fields[dash + 2]) }
+        }
+        return nil
+    }
+
+    /// mountinfo escapes space, tab, newline and backslash as octal.
+    static func unescape(_ field: String) -> String {
+        var out = [UInt8]()
+        let bytes = Array(field.utf8)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == 0x5c, i + 3 < bytes.count, let value = UInt8(String(decoding: bytes[i + 1...i + 3], as: UTF8.self), radix: 8) {
+                out.append(value)
+                i += 4
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
