@@ -17,7 +17,7 @@ struct NexusfsCommand: ParsableCommand {
     /// usage code (2) where ArgumentParser would use EX_USAGE (64).
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(mountHelperArguments(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let error as UsageError {
             printError(error.message)
@@ -27,5 +27,15 @@ struct NexusfsCommand: ParsableCommand {
             FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
             Foundation.exit(ExitStatus.usage)
         }
+    }
+
+    /// mount.fuse3 runs the subtype's program as `nexusfs REPO MOUNTPOINT -o OPTIONS`
+    /// (for `mount -t fuse.nexusfs` and /etc/fstab); that is `nexusfs mount ...`.
+    static func mountHelperArguments(_ arguments: [String]) -> [String] {
+        let names = Set(configuration.subcommands.map { $0._commandName } + ["help"])
+        guard let first = arguments.first, !first.hasPrefix("-"), !names.contains(first), arguments.count >= 2 else {
+            return arguments
+        }
+        return ["mount"] + arguments
     }
 }
