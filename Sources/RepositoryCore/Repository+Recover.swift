@@ -28,7 +28,10 @@ extension Repository {
     public static func recover(at path: String, passphrase: [UInt8], stateRoot: String = defaultStateRoot,
                                logger: Logger = Logger(label: "nexusfs"),
                                progress: ProgressHandler? = nil) throws -> RecoverySummary {
-        try RepositoryError.wrapping("recover of repository \(path) failed") {
+        _ = try RepositoryLayout.readConfig(at: path)
+        let lock = try RepositoryLock(repository: path, purpose: "being recovered")
+        defer { withExtendedLifetime(lock) {} }
+        return try RepositoryError.wrapping("recover of repository \(path) failed") {
             let (config, keys) = try unlock(at: path, passphrase: passphrase)
             let stateDirectory = stateRoot + "/" + config.id
             try RepositoryLayout.makeDirectory(stateDirectory)

@@ -6,6 +6,7 @@ import CryptoCore
 import Foundation
 import Logging
 import NexusTypes
+import Synchronization
 
 /// An unlocked repository: its config, keys, catalog and blob store.
 ///
@@ -20,6 +21,8 @@ public final class Repository: Sendable {
     let chunker: Chunker
     let logger: Logger
     let journal: JournalWriter
+    /// The flock on `REPO/lock` this process holds while it uses the repository.
+    private let heldLock = Mutex<RepositoryLock?>(nil)
 
     /// The catalog file of a repository with id `id` under `stateRoot`.
     public static func catalogPath(stateRoot: String, id: String) -> String {
@@ -67,10 +70,13 @@ public final class Repository: Sendable {
                               chunker: ChunkerParameters = .default, stateRoot: String = defaultStateRoot,
                               logger: Logger = Logger(label: "nexusfs")) throws -> Repository {
         let id = try RepositoryLayout.initialize(at: path)
-        return try RepositoryError.wrapping("cannot create a repository at \(path)") {
+        let lock = try RepositoryLock(repository: path, purpose: "being created")
+        let repo = try RepositoryError.wrapping("cannot create a repository at \(path)") {
             try create(at: path, id: id, passphrase: passphrase, kdf: kdf, chunker: chunker, stateRoot: stateRoot,
                        logger: logger)
         }
+        repo.heldLock.withLock { $0 = lock }
+        return repo
     }
 
     private static func create(at path: String, id: String, passphrase: [UInt8], kdf: PassphraseKDF,
@@ -100,7 +106,9 @@ public final class Repository: Sendable {
     /// Unlocks the repository at `path` with `passphrase`, rolling the catalog forward
     /// over anything the blob store holds that it does not.
     public static func open(at path: String, passphrase: [UInt8], stateRoot: String = defaultStateRoot,
-                            logger: Logger = Logger(label: "nexusfs")) throws -> Repository {
+                            purpose: String = "in use by nexusfs", logger: Logger = Logger(label: "nexusfs")) throws -> Repository {
+        _ = try RepositoryLayout.readConfig(at: path)
+        let lock = try RepositoryLock(repository: path, purpose: purpose)
         let (config, keys) = try unlock(at: path, passphrase: passphrase)
         return try RepositoryError.wrapping("cannot open repository \(path)") {
             let repo = try Repository(path: path, config: config, keys: keys, stateRoot: stateRoot,
@@ -114,6 +122,7 @@ public final class Repository: Sendable {
                 try? repo.catalog.close()
                 throw error
             }
+            repo.heldLock.withLock { $0 = lock }
             return repo
         }
     }
@@ -135,6 +144,13 @@ public final class Repository: Sendable {
         }
     }
 
+    /// Stops using the repository as a crash would: the catalog is closed as it is, without
+    /// a checkpoint, and the lock is released. For tests of recovery.
+    func abandon() {
+        try? catalog.close()
+        heldLock.withLock { $0 = nil }
+    }
+
     /// Commits what is staged, makes everything durable and closes the catalog.
     public func close() throws {
         try RepositoryError.wrapping("cannot close repository \(path)") {
@@ -144,6 +160,7 @@ public final class Repository: Sendable {
             try checkpointIfDue(force: false)
             try catalog.close()
         }
+        heldLock.withLock { $0 = nil }
     }
 }
 

@@ -69,8 +69,8 @@ struct MountCommand: ParsableCommand {
     private func serve(_ repositoryPath: String, at target: String, passphrase: [UInt8], options parsed: MountOptions,
                        readiness: Readiness?) throws {
         let stateRoot = parsed.stateDir ?? options.stateRoot
-        let lock = try RepositoryLock(repository: repositoryPath, purpose: "mounted at \(target)")
-        let repo = try Repository.open(at: repositoryPath, passphrase: passphrase, stateRoot: stateRoot, logger: options.logger)
+        let repo = try Repository.open(at: repositoryPath, passphrase: passphrase, stateRoot: stateRoot,
+                                       purpose: "mounted at \(target)", logger: options.logger)
         let volume = try Volume(repository: repo, options: VolumeOptions(commitInterval: parsed.commitInterval,
                                                                           readOnly: parsed.readOnly), logger: options.logger)
         let session: FUSESession
@@ -87,7 +87,6 @@ struct MountCommand: ParsableCommand {
         do { try session.run() } catch { failure = error }
         session.unmount()
         do { try volume.shutdown() } catch { failure = failure ?? error }
-        withExtendedLifetime(lock) {}
         if let failure { throw failure }
     }
 

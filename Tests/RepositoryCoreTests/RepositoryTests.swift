@@ -122,7 +122,7 @@ struct RepositoryTests {
         }
         try repo.store.flush()
         _ = repo.store.takeSealedPacks()
-        try repo.catalog.close()
+        repo.abandon()
         let extra = try #require(try repo.store.packNames().first { !packsImported.contains($0) })
         let entry = try #require(try repo.store.tableOfContents(of: extra).first)
         let damage = entry.offset + UInt64(entry.frameLength) - 20
@@ -289,7 +289,7 @@ struct RepositoryTests {
         // A namespace change with no checkpoint after it.
         let inode = try #require(try repo.catalog.read { try $0.resolve(RepositoryPath("/f0.txt")!) })
         try repo.catalog.write { w in try w.setXattr(Array("user.note".utf8), to: Array("kept".utf8), on: inode) }
-        try repo.catalog.close()
+        repo.abandon()
         try FileManager.default.removeItem(atPath: ws.state)
         let summary = try Repository.recover(at: ws.repository, passphrase: ws.passphrase, stateRoot: ws.state)
         #expect(summary.journalRecords >= 1)
