@@ -2,6 +2,7 @@ import BlobStorage
 import CatalogStore
 import CryptoCore
 import Glibc
+import LocalTree
 import NexusTypes
 
 /// The chunks of one stored content, with its size and SHA-256.
@@ -72,5 +73,18 @@ extension Repository {
     /// The manifest id of a content (SHA-256 of its encoding).
     public func manifestID(of manifest: ContentManifest) -> ManifestID {
         ManifestID(bytes: SHA256Hasher.hash(manifest.encoded))!
+    }
+}
+
+extension Repository {
+    /// Writes a stored content into a new local file (mode 0600 until the caller changes it), durably.
+    func writeContent(_ manifest: ContentManifest, to file: String, compressor: Compressor) throws {
+        let fd = Glibc.open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RepositoryLayout.systemError("create", file) }
+        defer { Glibc.close(fd) }
+        try readContent(manifest, compressor: compressor) { bytes in
+            try bytes.withUnsafeBytes { try LocalIO.writeFully(fd: fd, $0, path: Array(file.utf8)) }
+        }
+        guard fsync(fd) == 0 else { throw RepositoryLayout.systemError("fsync", file) }
     }
 }

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import NexusTypes
+import RepositoryCore
+
+struct LogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log", abstract: "List a document's versions: number, time, author, size, summary.",
+        discussion: "Give the repository and the document's path inside it: nexusfs log REPO /folder/report.txt")
+
+    @OptionGroup var options: RepositoryOptions
+
+    @Argument(help: "The repository directory.")
+    var repository: String
+
+    @Argument(help: "The document's path in the repository.")
+    var path: String
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard RepositoryPath(path) != nil else { throw ValidationError("\(path) is not a valid path") }
+    }
+
+    func run() throws {
+        LoggingSetup.once
+        try reportingErrors {
+            let repo = try Repository.open(at: repository, passphrase: try options.passphrase(),
+                                           stateRoot: options.stateRoot, logger: options.logger)
+            let history = try repo.history(of: RepositoryPath(path)!)
+            try repo.close()
+            if json { return try printJSON(history) }
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            for v in history.versions {
+                let user = UserNames.name(of: v.author)
+                let marker = v.current ? "*" : " "
+                print("\(marker) \(String(format: "%5d", v.number))  \(formatter.string(from: Date(timeIntervalSince1970: v.time)))  "
+                    + "\(user.padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(format: "%12d", v.size))  \(v.summary ?? "")")
+            }
+        }
+    }
+}
+
+/// User names for uids, falling back to the number.
+enum UserNames {
+    static func name(of uid: UInt32) -> String {
+        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return String(uid) }
+        return String(cString: name)
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Glibc
+import NexusTypes
+import RepositoryCore
+
+struct RestoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore", abstract: "Bring back a version of a document.",
+        discussion: "Without --to the version becomes the document's content again, as a new version; with --to it is written to a local file.")
+
+    @OptionGroup var options: RepositoryOptions
+
+    @Argument(help: "The repository directory.")
+    var repository: String
+
+    @Argument(help: "The document's path in the repository.")
+    var path: String
+
+    @Option(name: .long, help: "The version number, as `nexusfs log` shows it.")
+    var version: Int64
+
+    @Option(name: .long, help: "Write the version to this local file instead.")
+    var to: String?
+
+    func validate() throws {
+        guard RepositoryPath(path) != nil else { throw ValidationError("\(path) is not a valid path") }
+        guard version > 0 else { throw ValidationError("--version takes a version number from 1 on") }
+    }
+
+    func run() throws {
+        LoggingSetup.once
+        try reportingErrors {
+            let repo = try Repository.open(at: repository, passphrase: try options.passphrase(),
+                                           stateRoot: options.stateRoot, logger: options.logger)
+            let target = RepositoryPath(path)!
+            if let to {
+                try repo.export(target, version: VersionNumber(version), to: to)
+                try repo.close()
+                print("wrote version \(version) of \(target) to \(to)")
+            } else {
+                let new = try repo.restore(target, version: VersionNumber(version), author: getuid())
+                try repo.close()
+                print("restored version \(version) of \(target) as version \(new)")
+            }
+        }
+    }
+}
