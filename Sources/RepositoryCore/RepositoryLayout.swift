@@ -51,9 +51,15 @@ enum RepositoryLayout {
         guard fsync(fd) == 0 else { throw systemError("fsync", path) }
     }
 
+    /// The folder holding `path`: "." for a bare name, "/" at the top. Not NSString's
+    /// deletingLastPathComponent, which traps on a one-character name in swift-corelibs-foundation.
     static func parentDirectory(of path: String) -> String {
-        let parent = (path as NSString).deletingLastPathComponent
-        return parent.isEmpty ? "." : parent
+        var bytes = Array(path.utf8)
+        while bytes.count > 1, bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        var parent = bytes[..<slash]
+        while parent.count > 1, parent.last == UInt8(ascii: "/") { parent.removeLast() }
+        return parent.isEmpty ? "/" : String(decoding: parent, as: UTF8.self)
     }
 
     static func makeDirectory(_ path: String) throws {
