@@ -12,6 +12,11 @@ enum Daemon {
         guard pipe(&secret) == 0, pipe(&ready) == 0 else { throw UsageError("cannot create a pipe") }
         // Only the copies dup2'd to 3 and 4 may reach the child, or the parent never sees EOF.
         for fd in secret + ready { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        // Nor may anything our caller left open: a caller waiting for EOF on a pipe or socket it
+        // gave us (Foundation's Process does) would hang for as long as the mount lives.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            if let fd = Int32(name), fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let childArguments = [executable] + Array(arguments.dropFirst()) + ["-f", "--passphrase-fd", "3", "--ready-fd", "4"]
 
