@@ -11,12 +11,12 @@ public struct CatalogReader {
     // MARK: Namespace
 
     public func node(_ inode: InodeNumber) throws -> NodeRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM nodes WHERE ino = ?", arguments: [Int64(bitPattern: inode.rawValue)])
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM nodes WHERE ino = ?"), arguments: [Int64(bitPattern: inode.rawValue)])
             .map(NodeRecord.init(row:))
     }
 
     public func entry(named name: FileName, in parent: InodeNumber) throws -> InodeNumber? {
-        try Int64.fetchOne(db, sql: "SELECT ino FROM entries WHERE parent = ? AND name = ?",
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT ino FROM entries WHERE parent = ? AND name = ?"),
                            arguments: [Int64(bitPattern: parent.rawValue), Data(name.bytes)])
             .map { InodeNumber(UInt64(bitPattern: $0)) }
     }
@@ -25,10 +25,10 @@ public struct CatalogReader {
     public func entries(in parent: InodeNumber, after name: FileName? = nil, limit: Int = -1) throws -> [EntryRecord] {
         let rows: [Row]
         if let name {
-            rows = try Row.fetchAll(db, sql: "SELECT * FROM entries WHERE parent = ? AND name > ? ORDER BY name LIMIT ?",
+            rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entries WHERE parent = ? AND name > ? ORDER BY name LIMIT ?"),
                                     arguments: [Int64(bitPattern: parent.rawValue), Data(name.bytes), limit])
         } else {
-            rows = try Row.fetchAll(db, sql: "SELECT * FROM entries WHERE parent = ? ORDER BY name LIMIT ?",
+            rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entries WHERE parent = ? ORDER BY name LIMIT ?"),
                                     arguments: [Int64(bitPattern: parent.rawValue), limit])
         }
         return try rows.map(EntryRecord.init(row:))
@@ -36,7 +36,7 @@ public struct CatalogReader {
 
     /// Every name under which `inode` appears (several for hard links).
     public func names(of inode: InodeNumber) throws -> [EntryRecord] {
-        try Row.fetchAll(db, sql: "SELECT * FROM entries WHERE ino = ? ORDER BY parent, name",
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entries WHERE ino = ? ORDER BY parent, name"),
                          arguments: [Int64(bitPattern: inode.rawValue)]).map(EntryRecord.init(row:))
     }
 
@@ -64,7 +64,7 @@ public struct CatalogReader {
     }
 
     public func xattrs(of inode: InodeNumber) throws -> [(name: [UInt8], value: [UInt8])] {
-        try Row.fetchAll(db, sql: "SELECT name, value FROM xattrs WHERE ino = ? ORDER BY name",
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT name, value FROM xattrs WHERE ino = ? ORDER BY name"),
                          arguments: [Int64(bitPattern: inode.rawValue)])
             .map { (name: [UInt8]($0["name"] as Data), value: [UInt8]($0["value"] as Data)) }
     }
@@ -72,12 +72,12 @@ public struct CatalogReader {
     // MARK: Versions and content
 
     public func versions(of document: Int64) throws -> [VersionRecord] {
-        try Row.fetchAll(db, sql: "SELECT * FROM versions WHERE doc = ? ORDER BY number", arguments: [document])
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM versions WHERE doc = ? ORDER BY number"), arguments: [document])
             .map(VersionRecord.init(row:))
     }
 
     public func manifest(_ id: ManifestID) throws -> ContentManifest? {
-        guard let data = try Data.fetchOne(db, sql: "SELECT chunks FROM manifests WHERE id = ?", arguments: [Data(id.bytes)])
+        guard let data = try Data.fetchOne(db.cachedStatement(sql: "SELECT chunks FROM manifests WHERE id = ?"), arguments: [Data(id.bytes)])
         else { return nil }
         return try ContentManifest(encoded: [UInt8](data))
     }
@@ -95,16 +95,16 @@ public struct CatalogReader {
 
     /// Nodes and versions that refer to `manifest`.
     public func users(of manifest: ManifestID) throws -> (nodes: [InodeNumber], versions: [(document: Int64, number: VersionNumber)]) {
-        let nodes = try Int64.fetchAll(db, sql: "SELECT ino FROM nodes WHERE manifest = ?", arguments: [Data(manifest.bytes)])
+        let nodes = try Int64.fetchAll(db.cachedStatement(sql: "SELECT ino FROM nodes WHERE manifest = ?"), arguments: [Data(manifest.bytes)])
             .map { InodeNumber(UInt64(bitPattern: $0)) }
-        let versions = try Row.fetchAll(db, sql: "SELECT doc, number FROM versions WHERE manifest = ?", arguments: [Data(manifest.bytes)])
+        let versions = try Row.fetchAll(db.cachedStatement(sql: "SELECT doc, number FROM versions WHERE manifest = ?"), arguments: [Data(manifest.bytes)])
             .map { (document: $0["doc"] as Int64, number: VersionNumber($0["number"] as Int64)) }
         return (nodes, versions)
     }
 
     /// A node currently holding `document`, to name a document in messages.
     public func node(ofDocument document: Int64) throws -> InodeNumber? {
-        try Int64.fetchOne(db, sql: "SELECT ino FROM nodes WHERE doc = ? LIMIT 1", arguments: [document])
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT ino FROM nodes WHERE doc = ? LIMIT 1"), arguments: [document])
             .map { InodeNumber(UInt64(bitPattern: $0)) }
     }
 
@@ -118,11 +118,11 @@ public struct CatalogReader {
     }
 
     public func containsBlob(_ blob: BlobID) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM chunks WHERE id = ?)", arguments: [Data(blob.bytes)]) ?? false
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM chunks WHERE id = ?)"), arguments: [Data(blob.bytes)]) ?? false
     }
 
     public func packs() throws -> [(name: PackName, length: Int64, blobCount: Int)] {
-        try Row.fetchAll(db, sql: "SELECT name, length, blob_count FROM packs ORDER BY name").compactMap { row in
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT name, length, blob_count FROM packs ORDER BY name")).compactMap { row in
             guard let name = PackName(bytes: [UInt8](row["name"] as Data)) else { return nil }
             return (name, row["length"], row["blob_count"])
         }
@@ -145,11 +145,11 @@ public struct CatalogReader {
     }
 
     public func meta(_ key: String) throws -> Int64? {
-        try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key])
     }
 
     public func metaBytes(_ key: String) throws -> [UInt8]? {
-        try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]).map { [UInt8]($0) }
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key]).map { [UInt8]($0) }
     }
 
     public func statistics() throws -> CatalogStatistics {

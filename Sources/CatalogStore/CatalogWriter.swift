@@ -24,30 +24,30 @@ public struct CatalogWriter {
     }
 
     private func nextCounter(_ name: String, atLeast minimum: Int64) throws -> Int64 {
-        let current = try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = ?", arguments: [name]) ?? minimum
-        try db.execute(sql: "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        let current = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM counters WHERE name = ?"), arguments: [name]) ?? minimum
+        try db.cachedStatement(sql: "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value").execute(
                        arguments: [name, current + 1])
         return current
     }
 
     public func insertNode(_ node: NodeRecord) throws {
-        try db.execute(sql: "INSERT INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", arguments: node.arguments)
+        try db.cachedStatement(sql: "INSERT INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute( arguments: node.arguments)
     }
 
     public func updateNode(_ node: NodeRecord) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", arguments: node.arguments)
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute( arguments: node.arguments)
     }
 
     /// Removes a node with its attributes; its entries must be gone already.
     public func deleteNode(_ inode: InodeNumber) throws {
         let ino = Int64(bitPattern: inode.rawValue)
-        try db.execute(sql: "DELETE FROM xattrs WHERE ino = ?", arguments: [ino])
-        try db.execute(sql: "DELETE FROM nodes WHERE ino = ?", arguments: [ino])
+        try db.cachedStatement(sql: "DELETE FROM xattrs WHERE ino = ?").execute( arguments: [ino])
+        try db.cachedStatement(sql: "DELETE FROM nodes WHERE ino = ?").execute( arguments: [ino])
     }
 
     public func insertEntry(_ entry: EntryRecord) throws {
         do {
-            try db.execute(sql: "INSERT INTO entries VALUES (?, ?, ?)",
+            try db.cachedStatement(sql: "INSERT INTO entries VALUES (?, ?, ?)").execute(
                            arguments: [Int64(bitPattern: entry.parent.rawValue), Data(entry.name.bytes),
                                        Int64(bitPattern: entry.inode.rawValue)])
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -56,17 +56,17 @@ public struct CatalogWriter {
     }
 
     public func removeEntry(named name: FileName, in parent: InodeNumber) throws {
-        try db.execute(sql: "DELETE FROM entries WHERE parent = ? AND name = ?",
+        try db.cachedStatement(sql: "DELETE FROM entries WHERE parent = ? AND name = ?").execute(
                        arguments: [Int64(bitPattern: parent.rawValue), Data(name.bytes)])
     }
 
     public func setXattr(_ name: [UInt8], to value: [UInt8], on inode: InodeNumber) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO xattrs VALUES (?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO xattrs VALUES (?, ?, ?)").execute(
                        arguments: [Int64(bitPattern: inode.rawValue), Data(name), Data(value)])
     }
 
     public func removeXattr(_ name: [UInt8], from inode: InodeNumber) throws {
-        try db.execute(sql: "DELETE FROM xattrs WHERE ino = ? AND name = ?",
+        try db.cachedStatement(sql: "DELETE FROM xattrs WHERE ino = ? AND name = ?").execute(
                        arguments: [Int64(bitPattern: inode.rawValue), Data(name)])
     }
 
@@ -74,28 +74,28 @@ public struct CatalogWriter {
 
     /// Stores a manifest under its id; an existing one with that id is the same content.
     public func insertManifest(_ manifest: ContentManifest, id: ManifestID) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO manifests VALUES (?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO manifests VALUES (?, ?, ?)").execute(
                        arguments: [Data(id.bytes), manifest.size, Data(manifest.encoded)])
     }
 
     public func insertVersion(_ version: VersionRecord) throws {
-        try db.execute(sql: "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
+        try db.cachedStatement(sql: "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)").execute( arguments: [
             version.document, version.number.rawValue, version.time.totalNanoseconds, Int64(version.author),
             version.size, version.sha256.map { Data($0) }, version.summary, Data(version.manifest.bytes),
         ])
     }
 
     public func nextVersionNumber(of document: Int64) throws -> VersionNumber {
-        VersionNumber((try Int64.fetchOne(db, sql: "SELECT max(number) FROM versions WHERE doc = ?", arguments: [document]) ?? 0) + 1)
+        VersionNumber((try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(number) FROM versions WHERE doc = ?"), arguments: [document]) ?? 0) + 1)
     }
 
     // MARK: Chunk index (not journaled)
 
     /// Records a sealed pack and the blobs it holds.
     public func insertPack(_ name: PackName, length: Int64, blobs: [(id: BlobID, location: ChunkLocation)]) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO packs(name, length, blob_count) VALUES (?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO packs(name, length, blob_count) VALUES (?, ?, ?)").execute(
                        arguments: [Data(name.bytes), length, blobs.count])
-        guard let packID = try Int64.fetchOne(db, sql: "SELECT id FROM packs WHERE name = ?", arguments: [Data(name.bytes)]) else {
+        guard let packID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM packs WHERE name = ?"), arguments: [Data(name.bytes)]) else {
             throw CatalogError(.sqlite, "pack \(name) vanished while being indexed")
         }
         let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -108,9 +108,9 @@ public struct CatalogWriter {
 
     /// Forgets a pack and the index entries that point into it.
     public func removePack(_ name: PackName) throws {
-        guard let packID = try Int64.fetchOne(db, sql: "SELECT id FROM packs WHERE name = ?", arguments: [Data(name.bytes)]) else { return }
-        try db.execute(sql: "DELETE FROM chunks WHERE pack = ?", arguments: [packID])
-        try db.execute(sql: "DELETE FROM packs WHERE id = ?", arguments: [packID])
+        guard let packID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM packs WHERE name = ?"), arguments: [Data(name.bytes)]) else { return }
+        try db.cachedStatement(sql: "DELETE FROM chunks WHERE pack = ?").execute( arguments: [packID])
+        try db.cachedStatement(sql: "DELETE FROM packs WHERE id = ?").execute( arguments: [packID])
     }
 
     /// Empties the chunk index, before rebuilding it from the packs.
@@ -121,10 +121,10 @@ public struct CatalogWriter {
     // MARK: Bookkeeping
 
     public func setMeta(_ key: String, _ value: Int64) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO meta VALUES (?, ?)", arguments: [key, value])
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta VALUES (?, ?)").execute( arguments: [key, value])
     }
 
     public func setMeta(_ key: String, bytes: [UInt8]) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO meta VALUES (?, ?)", arguments: [key, Data(bytes)])
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta VALUES (?, ?)").execute( arguments: [key, Data(bytes)])
     }
 }
