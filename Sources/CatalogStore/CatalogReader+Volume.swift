@@ -24,6 +24,12 @@ extension CatalogReader {
             .map(VersionRecord.init(row:))
     }
 
+    /// One version of a document.
+    public func version(of document: Int64, number: VersionNumber) throws -> VersionRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM versions WHERE doc = ? AND number = ?", arguments: [document, number.rawValue])
+            .map(VersionRecord.init(row:))
+    }
+
     /// One stored xattr value.
     public func xattr(_ name: [UInt8], of inode: InodeNumber) throws -> [UInt8]? {
         try Row.fetchOne(db, sql: "SELECT value FROM xattrs WHERE ino = ? AND name = ?",

@@ -1,0 +1,79 @@
+import CatalogStore
+import NexusTypes
+
+/// The read-only `.versions` tree: `DIR/.versions/` lists the documents of DIR that have
+/// history, `DIR/.versions/NAME/` their versions as `STEM.NNNNN.EXT`. Its inodes are
+/// virtual: the top two bits say which level, the rest which folder, document or version.
+enum VersionsView {
+    static let name: [UInt8] = Array(".versions".utf8)
+    static let levelShift: UInt64 = 62
+    static let folderLevel: UInt64 = 1
+    static let documentLevel: UInt64 = 2
+    static let versionLevel: UInt64 = 3
+    static let numberBits: UInt64 = 24
+
+    enum Node: Equatable {
+        /// `DIR/.versions` of the real folder DIR.
+        case folder(InodeNumber)
+        /// `DIR/.versions/NAME` of one document.
+        case document(Int64)
+        /// One version file.
+        case version(document: Int64, number: VersionNumber)
+    }
+
+    static func inode(_ node: Node) -> InodeNumber {
+        switch node {
+        case .folder(let dir): InodeNumber(folderLevel << levelShift | dir.rawValue)
+        case .document(let document): InodeNumber(documentLevel << levelShift | UInt64(document))
+        case .version(let document, let number):
+            InodeNumber(versionLevel << levelShift | UInt64(document) << numberBits | UInt64(number.rawValue))
+        }
+    }
+
+    /// The view node an inode number stands for, or nil for a real inode.
+    static func node(_ inode: InodeNumber) -> Node? {
+        let level = inode.rawValue >> levelShift
+        let rest = inode.rawValue & ((1 << levelShift) - 1)
+        switch level {
+        case folderLevel: return .folder(InodeNumber(rest))
+        case documentLevel: return .document(Int64(rest))
+        case versionLevel:
+            return .version(document: Int64(rest >> numberBits), number: VersionNumber(Int64(rest & ((1 << numberBits) - 1))))
+        default: return nil
+        }
+    }
+
+    static func isVirtual(_ inode: InodeNumber) -> Bool { inode.rawValue >> levelShift != 0 }
+
+    /// `report.txt` version 3 is `report.00003.txt`; `.bashrc` and `Makefile` have no extension.
+    static func fileName(of document: [UInt8], number: VersionNumber) -> [UInt8] {
+        let (stem, ext) = split(document)
+        var digits = Array(String(number.rawValue).utf8)
+        while digits.count < 5 { digits.insert(UInt8(ascii: "0"), at: 0) }
+        return stem + [UInt8(ascii: ".")] + digits + (ext.isEmpty ? [] : [UInt8(ascii: ".")] + ext)
+    }
+
+    /// The version number a file name in a document's folder stands for.
+    static func number(in fileName: [UInt8], of document: [UInt8]) -> VersionNumber? {
+        let (stem, ext) = split(document)
+        var rest = fileName[...]
+        if !ext.isEmpty {
+            guard rest.count > ext.count + 1, rest.suffix(ext.count).elementsEqual(ext),
+                  rest[rest.endIndex - ext.count - 1] == UInt8(ascii: ".") else { return nil }
+            rest = rest.dropLast(ext.count + 1)
+        }
+        guard rest.count > stem.count + 1, rest.prefix(stem.count).elementsEqual(stem),
+              rest[rest.startIndex + stem.count] == UInt8(ascii: ".") else { return nil }
+        let digits = rest.dropFirst(stem.count + 1)
+        guard digits.count >= 5, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let value = Int64(String(decoding: digits, as: UTF8.self)), value > 0,
+              fileName == Self.fileName(of: document, number: VersionNumber(value)) else { return nil }
+        return VersionNumber(value)
+    }
+
+    /// Splits at the last dot that is not the first byte.
+    static func split(_ name: [UInt8]) -> (stem: [UInt8], ext: [UInt8]) {
+        guard let dot = name.lastIndex(of: UInt8(ascii: ".")), dot > 0, dot < name.count - 1 else { return (name, []) }
+        return (Array(name[..<dot]), Array(name[(dot + 1)...]))
+    }
+}
