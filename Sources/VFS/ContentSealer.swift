@@ -94,18 +94,36 @@ struct ContentSealer {
 }
 
 extension FileContent {
+    /// What a save stages: the stored layout and what to record with it.
+    struct Sealed {
+        var layout: ContentLayout
+        var size: Int64
+        /// Whether the content differs from what was last staged.
+        var modified: Bool
+        var author: UInt32
+        var time: FileTime?
+        /// The change count sealed; see `markSaved`.
+        var changes: UInt64
+    }
+
     /// Chunks the written pages into the blob store and makes the result the stored layout.
-    /// Returns the layout and whether the content changed since it was last sealed.
-    func seal(chunker: Chunker, source: ChunkSource) throws -> (layout: ContentLayout, size: Int64, modified: Bool, author: UInt32, time: FileTime?) {
+    /// The content stays modified until `markSaved`.
+    func seal(chunker: Chunker, source: ChunkSource) throws -> Sealed {
         try state.withLock { state in
             if !state.pages.isEmpty || state.base.size != state.size {
                 let layout = try ContentSealer(chunker: chunker, state: state, source: source).seal()
                 state.base = layout
                 state.pages = [:]
             }
-            let modified = state.modified
-            state.modified = false
-            return (state.base, state.size, modified, state.author, state.modificationTime)
+            return Sealed(layout: state.base, size: state.size, modified: state.modified, author: state.author,
+                          time: state.modificationTime, changes: state.changes)
+        }
+    }
+
+    /// Records that what `seal` returned with `changes` is staged; later changes keep the content modified.
+    func markSaved(changes: UInt64) {
+        state.withLock { state in
+            if state.changes == changes { state.modified = false }
         }
     }
 

@@ -4,7 +4,7 @@ import Synchronization
 /// The content of one regular file while it is open: the stored layout plus the
 /// pages written since, in memory. Shared by every handle of the inode.
 ///
-/// Thread-safe; lock order: Volume.state before FileContent.state.
+/// Thread-safe. Lock order: `saving`, then Volume.table, then `state`, then the catalog.
 final class FileContent: Sendable {
     /// Bytes per page of written data.
     static let pageSize: Int64 = 64 << 10
@@ -14,8 +14,11 @@ final class FileContent: Sendable {
         var size: Int64
         /// Written pages by index; each holds the page's full bytes (zeros past the end).
         var pages: [Int64: [UInt8]] = [:]
-        /// Whether the content differs from what was last staged in the catalog.
+        /// Whether the content differs from what was last staged in the catalog; it stays set
+        /// while a save is under way, so that nobody takes the catalog's older content for current.
         var modified = false
+        /// Counts changes, so that a save clears `modified` only if nothing changed meanwhile.
+        var changes: UInt64 = 0
         /// uid of the last writer, for the version's author.
         var author: UInt32 = 0
         var modificationTime: FileTime?
@@ -23,6 +26,9 @@ final class FileContent: Sendable {
 
     let inode: InodeNumber
     let state: Mutex<State>
+    /// Held for a whole save (seal, then stage) and for a setattr that stages times of this
+    /// content, so that neither stages over the other with older values.
+    let saving = Mutex(())
     private let source: ChunkSource
 
     init(inode: InodeNumber, layout: ContentLayout, size: Int64, source: ChunkSource) {
@@ -69,6 +75,7 @@ final class FileContent: Sendable {
             }
             state.size = max(state.size, offset + Int64(data.count))
             state.modified = true
+            state.changes += 1
             state.author = author
             state.modificationTime = time
         }
@@ -99,7 +106,10 @@ final class FileContent: Sendable {
                     state.pages[lastPage] = keep == 0 ? nil : zeroed
                 }
             }
-            if newSize != state.size { state.modified = true }
+            if newSize != state.size {
+                state.modified = true
+                state.changes += 1
+            }
             state.size = newSize
             state.author = author
             state.modificationTime = time

@@ -113,15 +113,23 @@ extension Volume {
 
     /// Chunks the written content and stages it as the node's content, with a new version
     /// when it differs from the latest one.
+    /// Saves of one content run one at a time; a save that finds nothing new to stage returns at once.
     func save(_ content: FileContent) throws {
         if options.readOnly { return }
-        let sealed: (layout: ContentLayout, size: Int64, modified: Bool, author: UInt32, time: FileTime?)
-        do {
-            sealed = try content.seal(chunker: source.chunker, source: source)
-        } catch {
-            throw mapped(error)
+        try content.saving.withLock { _ in
+            let sealed: FileContent.Sealed
+            do {
+                sealed = try content.seal(chunker: source.chunker, source: source)
+            } catch {
+                throw mapped(error)
+            }
+            guard sealed.modified else { return }
+            try stageSaved(sealed, of: content)
+            content.markSaved(changes: sealed.changes)
         }
-        guard sealed.modified else { return }
+    }
+
+    private func stageSaved(_ sealed: FileContent.Sealed, of content: FileContent) throws {
         let manifest = sealed.layout.manifest
         let id = repository.manifestID(of: manifest)
         let now = FileTime.now
@@ -169,19 +177,27 @@ extension Volume {
             }
             dropIfIdle(inode)
         }
-        let node = try stage { w -> NodeRecord in
-            var node = try self.node(inode, in: w.reader)
-            if let mode = changes.mode { node.permissions = mode & 0o7777 }
-            if let uid = changes.uid { node.uid = uid }
-            if let gid = changes.gid { node.gid = gid }
-            if let atime = changes.accessTime { node.accessTime = atime.resolved(now) }
-            if let mtime = changes.modificationTime { node.modificationTime = mtime.resolved(now) }
-            node.changeTime = now
-            try w.updateNode(node)
-            return node
+        let stageChanges = {
+            try self.stage { w -> NodeRecord in
+                var node = try self.node(inode, in: w.reader)
+                if let mode = changes.mode { node.permissions = mode & 0o7777 }
+                if let uid = changes.uid { node.uid = uid }
+                if let gid = changes.gid { node.gid = gid }
+                if let atime = changes.accessTime { node.accessTime = atime.resolved(now) }
+                if let mtime = changes.modificationTime { node.modificationTime = mtime.resolved(now) }
+                node.changeTime = now
+                try w.updateNode(node)
+                return node
+            }
         }
-        if let mtime = changes.modificationTime, let content = table.withLock({ $0.inodes[inode]?.content }) {
+        // An open file's save records the content's mtime: set both at once, never during a save.
+        guard let mtime = changes.modificationTime, let content = table.withLock({ $0.inodes[inode]?.content }) else {
+            return attributes(try stageChanges())
+        }
+        let node = try content.saving.withLock { _ in
+            let node = try stageChanges()
             content.state.withLock { $0.modificationTime = mtime.resolved(now) }
+            return node
         }
         return attributes(node)
     }

@@ -9,7 +9,7 @@ import Synchronization
 /// namespace changes are staged in the catalog and committed in groups, open
 /// files keep their written pages in memory until they are saved.
 ///
-/// Thread-safe. Lock order: `table`, then a FileContent's state, then the catalog.
+/// Thread-safe. Lock order: a FileContent's `saving`, then `table`, then a FileContent's state, then the catalog.
 public final class Volume: Sendable {
     let repository: Repository
     let catalog: Catalog
@@ -156,7 +156,8 @@ public final class Volume: Sendable {
             guard var state = table.inodes[inode] else { return false }
             state.lookups -= min(count, state.lookups)
             table.inodes[inode] = state
-            guard state.lookups == 0, state.opens == 0 else { return false }
+            // A content still being saved is dropped by the release that saves it.
+            guard state.lookups == 0, state.opens == 0, state.content?.isModified != true else { return false }
             table.inodes[inode] = nil
             return true
         }

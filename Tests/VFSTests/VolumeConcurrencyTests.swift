@@ -1,0 +1,111 @@
+import CryptoCore
+import Foundation
+import Glibc
+import NexusTypes
+import Synchronization
+@testable import VFS
+import Testing
+
+/// Runs `bodies` at the same moment on threads of their own and waits for all of them.
+func together(_ bodies: [@Sendable () -> Void]) {
+    let group = DispatchGroup()
+    let start = DispatchSemaphore(value: 0)
+    for body in bodies {
+        group.enter()
+        Thread.detachNewThread {
+            start.wait()
+            body()
+            group.leave()
+        }
+    }
+    for _ in bodies { start.signal() }
+    group.wait()
+}
+
+/// The kernel sends RELEASE after close(2) has returned, so saves overlap with whatever the
+/// program does next: another close, an open, a utime.
+@Suite("Volume: saves overlapping other operations")
+struct VolumeConcurrencyTests {
+    @Test("a content stays modified until its save is staged, so closing another handle meanwhile keeps it")
+    func savedOnlyWhenStaged() throws {
+        let t = try TestVolume()
+        let (attributes, first) = try t.volume.create(Array("f".utf8), in: .root, mode: 0o644, flags: O_WRONLY, caller: t.user)
+        let second = try t.volume.open(attributes.inode, flags: O_WRONLY, caller: t.user)
+        try t.write(first, Array("written".utf8))
+        let content = try #require(try t.volume.fileHandle(first).content)
+        // A save that has sealed but not staged yet...
+        let sealed = try content.seal(chunker: t.volume.source.chunker, source: t.volume.source)
+        #expect(content.isModified, "sealing alone must not make the content look saved")
+        // ...while the other handle is closed and the file opened again.
+        try t.volume.release(second)
+        let reader = try t.volume.open(attributes.inode, flags: O_RDONLY, caller: t.user)
+        #expect(try t.volume.read(reader, at: 0, count: 100) == Array("written".utf8))
+        try t.volume.release(reader)
+        content.markSaved(changes: sealed.changes)
+        try t.volume.release(first)
+        #expect(try t.contents(attributes.inode) == Array("written".utf8))
+    }
+
+    @Test("a write after a save has sealed keeps the content modified")
+    func writeDuringSave() throws {
+        let t = try TestVolume()
+        let (attributes, handle) = try t.volume.create(Array("f".utf8), in: .root, mode: 0o644, flags: O_RDWR, caller: t.user)
+        try t.write(handle, Array("one".utf8))
+        let content = try #require(try t.volume.fileHandle(handle).content)
+        let sealed = try content.seal(chunker: t.volume.source.chunker, source: t.volume.source)
+        try t.write(handle, Array("two".utf8), at: 3)
+        content.markSaved(changes: sealed.changes)
+        #expect(content.isModified)
+        try t.volume.release(handle)
+        #expect(try t.contents(attributes.inode) == Array("onetwo".utf8))
+    }
+
+    @Test("two handles closed at once while a third opens and reads: every read sees the whole content", .timeLimit(.minutes(1)))
+    func concurrentReleases() throws {
+        let t = try TestVolume()
+        for round in 0..<500 {
+            let name = Array("f\(round)".utf8)
+            let (attributes, first) = try t.volume.create(name, in: .root, mode: 0o644, flags: O_WRONLY | O_APPEND, caller: t.user)
+            let second = try t.volume.open(attributes.inode, flags: O_WRONLY | O_APPEND, caller: t.user)
+            try t.write(first, [UInt8](repeating: 0x61, count: 10))
+            try t.write(second, [UInt8](repeating: 0x62, count: 7))
+            let volume = t.volume, user = t.user, inode = attributes.inode
+            let reads = Mutex([Int]())
+            together([
+                { try? volume.release(first) },
+                { try? volume.release(second) },
+                {
+                    for _ in 0..<3 {
+                        guard let h = try? volume.open(inode, flags: O_RDONLY, caller: user) else { continue }
+                        let count = (try? volume.read(h, at: 0, count: 100).count) ?? -1
+                        reads.withLock { $0.append(count) }
+                        try? volume.release(h)
+                    }
+                },
+            ])
+            let seen = reads.withLock { $0 }
+            #expect(seen.allSatisfy { $0 == 17 }, "round \(round): reads saw \(seen) bytes of 17")
+            #expect(try t.contents(inode).count == 17)
+            if seen.contains(where: { $0 != 17 }) { break }
+        }
+    }
+
+    @Test("utime while the last close is saving: the time set wins", .timeLimit(.minutes(1)))
+    func utimeDuringSave() throws {
+        let t = try TestVolume()
+        let wanted = FileTime(seconds: 1_000_000_001, nanoseconds: 999_999_999)
+        for round in 0..<150 {
+            let (attributes, handle) = try t.volume.create(Array("t\(round)".utf8), in: .root, mode: 0o644, flags: O_WRONLY,
+                                                           caller: t.user)
+            try t.write(handle, SecureRandom.bytes(20_000))
+            let volume = t.volume, user = t.user, inode = attributes.inode
+            together([
+                { try? volume.release(handle) },
+                { _ = try? volume.setAttributes(inode, AttributeChanges(modificationTime: .at(wanted)), handle: nil, caller: user) },
+            ])
+            let stored = try t.repository.catalog.read { try $0.node(inode)!.modificationTime }
+            #expect(stored == wanted, "round \(round): mtime \(stored) instead of the one set")
+            if stored != wanted { break }
+        }
+    }
+}
