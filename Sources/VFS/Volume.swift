@@ -20,6 +20,9 @@ public final class Volume: Sendable {
     /// Bytes that are not holes, per stored content, for st_blocks.
     let allocated = Mutex([ManifestID: Int64]())
     let stopping = Mutex(false)
+    /// When the oldest change that is staged but not committed was staged: it must be durable
+    /// within the commit interval from then.
+    let pendingSince = Mutex<ContinuousClock.Instant?>(nil)
 
     struct InodeState {
         /// Lookups the kernel holds (each reply with an entry adds one; forget removes them).
@@ -60,7 +63,9 @@ public final class Volume: Sendable {
     func stage<T>(_ body: (CatalogWriter) throws -> T) throws -> T {
         if options.readOnly { throw VFSError(.readOnly) }
         do {
-            return try catalog.stage(body)
+            let result = try catalog.stage(body)
+            pendingSince.withLock { $0 = $0 ?? .now }
+            return result
         } catch let error as VFSError {
             throw error
         } catch {
