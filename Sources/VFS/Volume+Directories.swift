@@ -4,9 +4,25 @@ import Glibc
 import NexusTypes
 
 extension Volume {
-    /// Opens a folder for listing; the listing is a snapshot taken now.
+    /// Opens a folder for listing; the listing is a snapshot, taken again on a rewind.
     public func openDirectory(_ inode: InodeNumber) throws -> UInt64 {
-        let entries = try read { reader -> [DirectoryEntry] in
+        // The listing itself is taken by the first read, at offset 0.
+        if VersionsView.node(inode) == nil {
+            guard try read({ try self.node(inode, in: $0) }).kind == .directory else { throw VFSError(.notDirectory) }
+        }
+        let entries: [DirectoryEntry] = []
+        return table.withLock { table in
+            let handle = table.nextHandle
+            table.nextHandle += 1
+            table.handles[handle] = .directory(inode: inode, entries: entries)
+            return handle
+        }
+    }
+
+    /// `.`, `..` and the entries of a folder (real or in the `.versions` view).
+    func listing(of inode: InodeNumber) throws -> [DirectoryEntry] {
+        if let view = VersionsView.node(inode) { return try versionsListing(view) }
+        return try read { reader -> [DirectoryEntry] in
             let node = try self.node(inode, in: reader)
             guard node.kind == .directory else { throw VFSError(.notDirectory) }
             let parent = inode == .root ? inode : (try reader.names(of: inode).first?.parent ?? inode)
@@ -18,18 +34,18 @@ extension Volume {
             }
             return entries
         }
-        return table.withLock { table in
-            let handle = table.nextHandle
-            table.nextHandle += 1
-            table.handles[handle] = .directory(inode: inode, entries: entries)
-            return handle
-        }
     }
 
     /// The snapshot's entries from `offset` on; an entry's offset is its index, and the
-    /// next offset to ask for is index + 1.
+    /// next offset to ask for is index + 1. Offset 0 (opendir or rewinddir) takes a new snapshot.
     public func listDirectory(_ handle: UInt64, from offset: Int64) throws -> ArraySlice<DirectoryEntry> {
-        try table.withLock { table in
+        if offset == 0 {
+            guard case .directory(let inode, _)? = table.withLock({ $0.handles[handle] }) else { throw VFSError(.badHandle) }
+            let entries = try listing(of: inode)
+            table.withLock { $0.handles[handle] = .directory(inode: inode, entries: entries) }
+            return entries[0...]
+        }
+        return try table.withLock { table in
             guard case .directory(_, let entries)? = table.handles[handle] else { throw VFSError(.badHandle) }
             let start = Int(max(0, min(offset, Int64(entries.count))))
             return entries[start...]

@@ -5,33 +5,51 @@ import NexusTypes
 extension Volume {
     /// Opens a file; regular files share one content object per inode.
     public func open(_ inode: InodeNumber, flags: Int32, caller: Caller) throws -> UInt64 {
+        if let view = VersionsView.node(inode) { return try openVersion(view, flags: flags) }
         let node = try read { try self.node(inode, in: $0) }
         let access = flags & O_ACCMODE
         let writable = access == O_WRONLY || access == O_RDWR
         if writable && options.readOnly { throw VFSError(.readOnly) }
         if node.kind == .directory && writable { throw VFSError(.isDirectory) }
-        let layout: ContentLayout
-        if node.kind == .regular {
-            let manifest = try node.manifest.map { id in
-                try read { reader -> ContentManifest in
-                    guard let manifest = try reader.manifest(id) else { throw VFSError(.io, "the content of inode \(inode) is missing") }
-                    return manifest
-                }
-            }
-            layout = manifest.map(ContentLayout.init(manifest:)) ?? ContentLayout()
-        } else {
-            layout = ContentLayout()
-        }
-        return table.withLock { table in
+        return try table.withLock { table in
             var state = table.inodes[inode, default: InodeState()]
-            state.opens += 1
             if node.kind == .regular && state.content == nil {
-                state.content = FileContent(inode: inode, layout: layout, size: node.size, source: source)
+                // Read the stored content under the table lock: a save that just ended and
+                // dropped its content object has staged it, so this sees it.
+                let fresh = try read { try self.node(inode, in: $0) }
+                let layout = try fresh.manifest.map { id in
+                    try read { reader -> ContentLayout in
+                        guard let manifest = try reader.manifest(id) else {
+                            throw VFSError(.io, "the content of inode \(inode) is missing")
+                        }
+                        return ContentLayout(manifest: manifest)
+                    }
+                } ?? ContentLayout()
+                state.content = FileContent(inode: inode, layout: layout, size: fresh.size, source: source)
             }
+            state.opens += 1
             table.inodes[inode] = state
             let handle = table.nextHandle
             table.nextHandle += 1
             table.handles[handle] = .file(inode: inode, writable: writable, append: flags & O_APPEND != 0)
+            return handle
+        }
+    }
+
+    /// Opens one version file of the `.versions` view, read-only.
+    private func openVersion(_ view: VersionsView.Node, flags: Int32) throws -> UInt64 {
+        guard case .version(let document, let number) = view else { throw VFSError(.isDirectory) }
+        guard flags & O_ACCMODE == O_RDONLY, flags & O_TRUNC == 0 else { throw VFSError(.readOnly, "versions are read-only") }
+        let inode = VersionsView.inode(view)
+        let (layout, size) = try versionContent(document: document, number: number)
+        return table.withLock { table in
+            var state = table.inodes[inode, default: InodeState()]
+            if state.content == nil { state.content = FileContent(inode: inode, layout: layout, size: size, source: source) }
+            state.opens += 1
+            table.inodes[inode] = state
+            let handle = table.nextHandle
+            table.nextHandle += 1
+            table.handles[handle] = .file(inode: inode, writable: false, append: false)
             return handle
         }
     }
@@ -153,6 +171,7 @@ extension Volume {
 
     /// setattr: mode, owner, size and times.
     public func setAttributes(_ inode: InodeNumber, _ changes: AttributeChanges, handle: UInt64?, caller: Caller) throws -> Attributes {
+        try Self.refuseVirtual(inode)
         let now = FileTime.now
         if let size = changes.size {
             guard size >= 0, size <= Int64(1) << 50 else { throw VFSError(.tooBig) }

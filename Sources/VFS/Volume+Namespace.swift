@@ -5,7 +5,8 @@ extension Volume {
     /// Creates a node named `name` in `parent`, owned by the caller; the kernel then holds a reference.
     func makeNode(_ name: [UInt8], in parent: InodeNumber, kind: NodeKind, mode: UInt32, rdev: UInt64 = 0,
                   target: [UInt8]? = nil, caller: Caller) throws -> NodeRecord {
-        let name = try Self.name(name)
+        try Self.refuseVirtual(parent)
+        let name = try Self.creatableName(name)
         let now = FileTime.now
         let node = try stage { w -> NodeRecord in
             var folder = try self.node(parent, in: w.reader)
@@ -57,6 +58,7 @@ extension Volume {
 
     /// Removes the name of a non-folder; the node lives on while it is open or referenced.
     public func unlink(_ name: [UInt8], in parent: InodeNumber, caller: Caller) throws {
+        try Self.refuseVirtual(parent)
         let name = try Self.name(name)
         let now = FileTime.now
         try stage { w in
@@ -73,6 +75,8 @@ extension Volume {
 
     /// Removes an empty folder.
     public func removeDirectory(_ name: [UInt8], in parent: InodeNumber, caller: Caller) throws {
+        try Self.refuseVirtual(parent)
+        if name == VersionsView.name { throw VFSError(.readOnly, "the version history is read-only") }
         let name = try Self.name(name)
         let now = FileTime.now
         try stage { w in
@@ -90,7 +94,8 @@ extension Volume {
 
     /// Another name for a non-folder node.
     public func link(_ inode: InodeNumber, as name: [UInt8], in parent: InodeNumber, caller: Caller) throws -> Attributes {
-        let name = try Self.name(name)
+        try Self.refuseVirtual(inode, parent)
+        let name = try Self.creatableName(name)
         let now = FileTime.now
         let node = try stage { w -> NodeRecord in
             var node = try self.node(inode, in: w.reader)

@@ -10,8 +10,9 @@ extension Volume {
               !(flags.contains(.noReplace) && flags.contains(.exchange)) else {
             throw VFSError(.invalid, "unsupported rename flags \(flags.rawValue)")
         }
+        try Self.refuseVirtual(parent, newParent)
         let name = try Self.name(name)
-        let newName = try Self.name(newName)
+        let newName = try Self.creatableName(newName)
         let now = FileTime.now
         try stage { w in
             guard let source = try w.reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }

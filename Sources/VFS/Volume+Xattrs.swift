@@ -14,10 +14,13 @@ extension Volume {
     private static func checkName(_ name: [UInt8]) throws {
         guard !name.isEmpty, name.count <= 255 else { throw VFSError(.rangeTooSmall, "xattr name too long") }
         guard isStored(name) else { throw VFSError(.notSupported) }
+        // A namespace prefix alone names nothing.
+        guard name != Array("user.".utf8), name != Array("trusted.".utf8) else { throw VFSError(.invalid) }
     }
 
     public func xattr(_ name: [UInt8], of inode: InodeNumber) throws -> [UInt8] {
         try Self.checkName(name)
+        if VersionsView.isVirtual(inode) { throw VFSError(.noData) }
         guard let value = try read({ reader -> [UInt8]? in
             _ = try self.node(inode, in: reader)
             return try reader.xattr(name, of: inode)
@@ -26,13 +29,15 @@ extension Volume {
     }
 
     public func xattrNames(of inode: InodeNumber) throws -> [[UInt8]] {
-        try read { reader in
+        if VersionsView.isVirtual(inode) { return [] }
+        return try read { reader in
             _ = try self.node(inode, in: reader)
             return try reader.xattrs(of: inode).map(\.name)
         }
     }
 
     public func setXattr(_ name: [UInt8], to value: [UInt8], flags: Int32, on inode: InodeNumber, caller: Caller) throws {
+        try Self.refuseVirtual(inode)
         try Self.checkName(name)
         guard value.count <= Self.maxXattrValue else { throw VFSError(.tooBig) }
         try stage { w in
@@ -47,6 +52,7 @@ extension Volume {
     }
 
     public func removeXattr(_ name: [UInt8], from inode: InodeNumber, caller: Caller) throws {
+        try Self.refuseVirtual(inode)
         try Self.checkName(name)
         try stage { w in
             var node = try self.node(inode, in: w.reader)

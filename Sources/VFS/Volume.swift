@@ -92,6 +92,17 @@ public final class Volume: Sendable {
         return VFSError(.io, text)
     }
 
+    /// EROFS for anything that would change the `.versions` view.
+    static func refuseVirtual(_ inodes: InodeNumber...) throws {
+        if inodes.contains(where: VersionsView.isVirtual) { throw VFSError(.readOnly, "the version history is read-only") }
+    }
+
+    /// A name a program may create: `.versions` is taken by the history view.
+    static func creatableName(_ bytes: [UInt8]) throws -> FileName {
+        if bytes == VersionsView.name { throw VFSError(.exists, "the name .versions is reserved for the version history") }
+        return try name(bytes)
+    }
+
     static func name(_ bytes: [UInt8]) throws -> FileName {
         if bytes.count > FileName.maxLength { throw VFSError(.nameTooLong) }
         guard let name = FileName(bytes: bytes) else { throw VFSError(.invalid, "invalid name") }
@@ -107,6 +118,7 @@ public final class Volume: Sendable {
 
     /// The attributes of `inode`, with unsaved writes of an open file taken into account.
     public func attributes(of inode: InodeNumber) throws -> Attributes {
+        if let view = VersionsView.node(inode) { return try read { try versionsAttributes(view, in: $0) } }
         let node = try read { try self.node(inode, in: $0) }
         return attributes(node)
     }
@@ -144,6 +156,7 @@ public final class Volume: Sendable {
 
     /// Looks `name` up in `parent`; the kernel then holds a reference to the result.
     public func lookup(_ name: [UInt8], in parent: InodeNumber) throws -> Attributes {
+        if let view = try versionsLookup(name, in: parent) { return view }
         let name = try Self.name(name)
         let node = try read { reader -> NodeRecord in
             let folder = try self.node(parent, in: reader)
@@ -171,7 +184,7 @@ public final class Volume: Sendable {
 
     /// Deletes a node that has no names left and nobody holding it.
     func deleteIfUnlinked(_ inode: InodeNumber) {
-        guard inode != .root, !options.readOnly else { return }
+        guard inode != .root, !options.readOnly, !VersionsView.isVirtual(inode) else { return }
         do {
             try stage { w in
                 if let node = try w.reader.node(inode), node.linkCount == 0 { try w.deleteNode(inode) }
