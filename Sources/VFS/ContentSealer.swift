@@ -104,6 +104,8 @@ extension FileContent {
         var time: FileTime?
         /// The change count sealed; see `markSaved`.
         var changes: UInt64
+        /// Whether anything was written, not only truncated.
+        var wrote: Bool
     }
 
     /// Chunks the written pages into the blob store and makes the result the stored layout.
@@ -116,14 +118,17 @@ extension FileContent {
                 state.pages = [:]
             }
             return Sealed(layout: state.base, size: state.size, modified: state.modified, author: state.author,
-                          time: state.modificationTime, changes: state.changes)
+                          time: state.modificationTime, changes: state.changes, wrote: state.wrote)
         }
     }
 
     /// Records that what `seal` returned with `changes` is staged; later changes keep the content modified.
     func markSaved(changes: UInt64) {
         state.withLock { state in
-            if state.changes == changes { state.modified = false }
+            if state.changes == changes {
+                state.modified = false
+                state.wrote = false
+            }
         }
     }
 

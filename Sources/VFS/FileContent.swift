@@ -19,6 +19,8 @@ final class FileContent: Sendable {
         var modified = false
         /// Counts changes, so that a save clears `modified` only if nothing changed meanwhile.
         var changes: UInt64 = 0
+        /// Whether a write (not only a truncation) happened since the last save: only then is a save a version.
+        var wrote = false
         /// uid of the last writer, for the version's author.
         var author: UInt32 = 0
         var modificationTime: FileTime?
@@ -76,6 +78,7 @@ final class FileContent: Sendable {
             state.size = max(state.size, offset + Int64(data.count))
             state.modified = true
             state.changes += 1
+            state.wrote = true
             state.author = author
             state.modificationTime = time
         }

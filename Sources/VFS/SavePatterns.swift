@@ -50,20 +50,20 @@ struct RecentNames {
         var name: [UInt8]
     }
 
-    private var entries: [Key: (document: Int64, time: Date)] = [:]
+    private var entries: [Key: (document: Int64, xattrs: [(name: [UInt8], value: [UInt8])], time: Date)] = [:]
 
-    mutating func remember(_ document: Int64, as name: [UInt8], in folder: InodeNumber) {
+    mutating func remember(_ document: Int64, xattrs: [(name: [UInt8], value: [UInt8])], as name: [UInt8], in folder: InodeNumber) {
         let now = Date()
         if entries.count > 10_000 {
             entries = entries.filter { now.timeIntervalSince($0.value.time) < SavePatterns.adoptionWindow }
         }
-        entries[Key(folder: folder, name: name)] = (document, now)
+        entries[Key(folder: folder, name: name)] = (document, xattrs, now)
     }
 
     /// The document that last had `name` in `folder`, if it lost it recently; forgets it.
-    mutating func adopt(_ name: [UInt8], in folder: InodeNumber) -> Int64? {
+    mutating func adopt(_ name: [UInt8], in folder: InodeNumber) -> (document: Int64, xattrs: [(name: [UInt8], value: [UInt8])])? {
         guard let entry = entries.removeValue(forKey: Key(folder: folder, name: name)),
               Date().timeIntervalSince(entry.time) < SavePatterns.adoptionWindow else { return nil }
-        return entry.document
+        return (entry.document, entry.xattrs)
     }
 }

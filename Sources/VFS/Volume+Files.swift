@@ -160,12 +160,8 @@ extension Volume {
             node.changeTime = now
             if node.document == nil { node.document = try w.allocateDocument() }
             try w.updateNode(node)
-            guard node.linkCount > 0, let document = node.document else { return }
-            if try w.reader.latestVersion(of: document)?.manifest == id { return }
-            let summary = try w.reader.xattr(Array("user.nexus.summary".utf8), of: node.inode)
-            try w.insertVersion(VersionRecord(
-                document: document, number: try w.nextVersionNumber(of: document), time: now, author: sealed.author,
-                size: sealed.size, sha256: nil, summary: summary.map { String(decoding: $0, as: UTF8.self) }, manifest: id))
+            // A truncation alone (O_TRUNC, `>` without output) is not a save.
+            if sealed.wrote { try recordVersion(of: node, author: sealed.author, in: w) }
         }
     }
 

@@ -24,6 +24,12 @@ extension Volume {
             if kind == .regular { node.document = try w.allocateDocument() }
             try w.insertNode(node)
             try w.insertEntry(EntryRecord(parent: parent, name: name, inode: inode))
+            // Deleted or renamed to a backup name a moment ago: the new file continues that history.
+            if kind == .regular, !SavePatterns.isTransient(name.bytes),
+               let (document, xattrs) = recentNames.withLock({ $0.adopt(name.bytes, in: parent) }) {
+                try adopt(document, xattrs: xattrs, into: &node, in: w)
+                try w.updateNode(node)
+            }
             if kind == .directory { folder.linkCount += 1 }
             folder.modificationTime = now
             folder.changeTime = now
@@ -70,6 +76,7 @@ extension Volume {
             node.changeTime = now
             try w.updateNode(node)
             try touch(parent, in: w, time: now, linkDelta: 0)
+            if node.linkCount == 0 { try rememberDeparture(of: node, name: name, in: parent, w: w) }
         }
     }
 

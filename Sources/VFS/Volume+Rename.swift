@@ -44,6 +44,7 @@ extension Volume {
             }
 
             var removedFolder = false
+            var replaced: NodeRecord?
             if let target {
                 if target == source { return }
                 if flags.contains(.noReplace) { throw VFSError(.exists) }
@@ -60,6 +61,7 @@ extension Volume {
                 targetNode.changeTime = now
                 try w.removeEntry(named: newName, in: newParent)
                 try w.updateNode(targetNode)
+                replaced = targetNode
             }
             try w.removeEntry(named: name, in: parent)
             try w.insertEntry(EntryRecord(parent: newParent, name: newName, inode: source))
@@ -70,6 +72,8 @@ extension Volume {
             try touch(newParent, in: w, time: now, linkDelta: (movesFolder ? 1 : 0) - (removedFolder ? 1 : 0))
             sourceNode.changeTime = now
             try w.updateNode(sourceNode)
+            try renamedFile(&sourceNode, from: name, in: parent, to: newName, in: newParent, replacing: replaced,
+                            caller: caller, w: w)
         }
     }
 

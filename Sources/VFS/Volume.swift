@@ -17,6 +17,8 @@ public final class Volume: Sendable {
     let source: ChunkSource
     let logger: Logger
     let table = Mutex(Table())
+    /// Names of documents that just went away, for the next file created under them.
+    let recentNames = Mutex(RecentNames())
     /// Bytes that are not holes, per stored content, for st_blocks.
     let allocated = Mutex([ManifestID: Int64]())
     let stopping = Mutex(false)

@@ -133,7 +133,8 @@ struct VolumeTests {
         _ = try t.volume.setAttributes(inode, AttributeChanges(size: 300_000), handle: nil, caller: t.user)
         let expected = Array(data[0..<100_001]) + [UInt8](repeating: 0, count: 199_999)
         #expect(try t.contents(inode) == expected)
-        #expect(try t.versions(inode).count == 3)
+        // Truncations alone are not saves: the history keeps the one written version.
+        #expect(try t.versions(inode).count == 1)
     }
 
     @Test("an unlinked open file stays readable and writable until closed, then disappears")
@@ -217,5 +218,67 @@ struct VolumeTests {
         #expect(try t.volume.listDirectory(handle, from: 4).count == 1)
         t.volume.releaseDirectory(handle)
         #expect { try t.volume.makeDirectory(Array(repeating: 0x61, count: 256), in: .root, mode: 0o755, caller: t.user) } throws: { ($0 as? VFSError)?.code == .nameTooLong }
+    }
+}
+
+@Suite("Document identity across save patterns")
+struct SavePatternTests {
+    func save(_ t: TestVolume, _ name: String, _ text: String) throws -> InodeNumber {
+        try t.create(name, Array(text.utf8))
+    }
+
+    func history(_ t: TestVolume, _ name: String) throws -> [String] {
+        let inode = try t.volume.lookup(Array(name.utf8), in: .root).inode
+        let versions = try t.versions(inode)
+        return try versions.map { v in
+            let manifest = try #require(try t.repository.catalog.read { try $0.manifest(v.manifest) })
+            var text = ""
+            for chunk in manifest.chunks { text += String(decoding: try t.repository.readBlob(chunk.id, compressor: .init()), as: UTF8.self) }
+            return text
+        }
+    }
+
+    @Test("a temporary file renamed over the document is its next version; the temporary leaves no history")
+    func renameOver() throws {
+        let t = try TestVolume()
+        _ = try save(t, "doc.txt", "one")
+        try t.volume.setXattr(Array("user.xdg.tags".utf8), to: Array("red".utf8), flags: 0, on: try t.volume.lookup(Array("doc.txt".utf8), in: .root).inode, caller: t.user)
+        _ = try save(t, ".doc.txt.AbC123", "two")
+        try t.volume.rename(Array(".doc.txt.AbC123".utf8), in: .root, to: Array("doc.txt".utf8), in: .root, flags: [], caller: t.user)
+        _ = try save(t, "sedX1y2Z3", "three")
+        try t.volume.rename(Array("sedX1y2Z3".utf8), in: .root, to: Array("doc.txt".utf8), in: .root, flags: [], caller: t.user)
+        #expect(try history(t, "doc.txt") == ["one", "two", "three"])
+        let doc = try t.volume.lookup(Array("doc.txt".utf8), in: .root).inode
+        #expect(try t.volume.xattr(Array("user.xdg.tags".utf8), of: doc) == Array("red".utf8))
+        let stats = try t.repository.statistics()
+        #expect(stats.versions == 3)
+    }
+
+    @Test("vim: the document renamed to a backup and a new file written under its name keeps the history")
+    func vimBackup() throws {
+        let t = try TestVolume()
+        _ = try save(t, "notes.md", "first")
+        try t.volume.rename(Array("notes.md".utf8), in: .root, to: Array("notes.md~".utf8), in: .root, flags: [], caller: t.user)
+        _ = try save(t, "notes.md", "second")
+        try t.volume.unlink(Array("notes.md~".utf8), in: .root, caller: t.user)
+        #expect(try history(t, "notes.md") == ["first", "second"])
+        // delete and recreate at once
+        try t.volume.unlink(Array("notes.md".utf8), in: .root, caller: t.user)
+        _ = try save(t, "notes.md", "third")
+        #expect(try history(t, "notes.md") == ["first", "second", "third"])
+    }
+
+    @Test("swap and lock files never get a history; O_TRUNC without a write is not a version")
+    func transientNames() throws {
+        let t = try TestVolume()
+        _ = try save(t, ".notes.md.swp", "swap")
+        _ = try save(t, "4913", "")
+        _ = try save(t, "index.lock", "x")
+        #expect(try t.repository.statistics().versions == 0)
+        let inode = try save(t, "a.txt", "content")
+        let handle = try t.volume.open(inode, flags: O_WRONLY, caller: t.user)
+        _ = try t.volume.setAttributes(inode, AttributeChanges(size: 0), handle: handle, caller: t.user)
+        try t.volume.release(handle)
+        #expect(try t.versions(inode).count == 1)
     }
 }

@@ -1,0 +1,84 @@
+import CatalogStore
+import NexusTypes
+
+/// Document identity across the save patterns of real programs: a temporary file renamed
+/// over a document becomes the document (its next version); a file created under a name
+/// that was just deleted or renamed to a backup name continues that name's history; files
+/// under swap, lock and temporary names have no history of their own.
+extension Volume {
+    /// Adds a version of `node`'s current content to its document when that is a real save:
+    /// the node has a name that is not transient, and the content differs from the latest version.
+    func recordVersion(of node: NodeRecord, author: UInt32, in w: CatalogWriter) throws {
+        guard node.linkCount > 0, let document = node.document, let manifest = node.manifest else { return }
+        let names = try w.reader.names(of: node.inode)
+        guard names.contains(where: { !SavePatterns.isTransient($0.name.bytes) }) else { return }
+        if try w.reader.latestVersion(of: document)?.manifest == manifest { return }
+        let summary = try w.reader.xattr(Array("user.nexus.summary".utf8), of: node.inode)
+        try w.insertVersion(VersionRecord(
+            document: document, number: try w.nextVersionNumber(of: document), time: .now, author: author,
+            size: node.size, sha256: nil, summary: summary.map { String(decoding: $0, as: UTF8.self) }, manifest: manifest))
+    }
+
+    /// Whether the inode's content has writes not yet saved (its save will record the version).
+    func hasUnsavedContent(_ inode: InodeNumber) -> Bool {
+        table.withLock { $0.inodes[inode]?.content?.isModified ?? false }
+    }
+
+    /// `node` takes over `document`: its history, and the stored attributes it does not set itself.
+    /// The document's previous holder, if any, gets a fresh document without history.
+    func adopt(_ document: Int64, xattrs: [(name: [UInt8], value: [UInt8])], into node: inout NodeRecord,
+               in w: CatalogWriter) throws {
+        let abandoned = node.document
+        if let holder = try w.reader.node(ofDocument: document), holder != node.inode, var other = try w.reader.node(holder) {
+            other.document = try w.allocateDocument()
+            try w.updateNode(other)
+        }
+        node.document = document
+        let own = Set(try w.reader.xattrs(of: node.inode).map(\.name))
+        for attribute in xattrs where !own.contains(attribute.name) && Self.isStored(attribute.name) {
+            try w.setXattr(attribute.name, to: attribute.value, on: node.inode)
+        }
+        // The history of a temporary file goes with it, unless another name still holds it.
+        if let abandoned, abandoned != document {
+            let holder = try w.reader.node(ofDocument: abandoned)
+            if holder == nil || holder == node.inode {
+                for version in try w.reader.versions(of: abandoned) { try w.removeVersion(of: abandoned, number: version.number) }
+            }
+        }
+    }
+
+    /// Remembers that `node`'s name went away (deleted, or renamed to a backup name), so that a
+    /// file created under it soon after continues its history.
+    func rememberDeparture(of node: NodeRecord, name: FileName, in folder: InodeNumber, w: CatalogWriter) throws {
+        guard node.kind == .regular, let document = node.document, !SavePatterns.isTransient(name.bytes),
+              try w.reader.latestVersion(of: document) != nil else { return }
+        let xattrs = try w.reader.xattrs(of: node.inode)
+        recentNames.withLock { $0.remember(document, xattrs: xattrs, as: name.bytes, in: folder) }
+    }
+
+    /// Applied to a regular file after it was renamed to `newName` (over `replaced`, if any).
+    func renamedFile(_ source: inout NodeRecord, from name: FileName, in parent: InodeNumber, to newName: FileName,
+                     in newParent: InodeNumber, replacing replaced: NodeRecord?, caller: Caller, w: CatalogWriter) throws {
+        guard source.kind == .regular else { return }
+        let wasTransient = SavePatterns.isTransient(name.bytes)
+        let isTransient = SavePatterns.isTransient(newName.bytes)
+        if isTransient {
+            // vim renames the document to a backup name, then writes a new file under the old name.
+            if !wasTransient { try rememberDeparture(of: source, name: name, in: parent, w: w) }
+            return
+        }
+        if let replaced, replaced.kind == .regular, let document = replaced.document {
+            // A temporary file renamed over the document: the save, and the document goes on.
+            let xattrs = try w.reader.xattrs(of: replaced.inode)
+            try adopt(document, xattrs: xattrs, into: &source, in: w)
+        } else if wasTransient, let (document, xattrs) = recentNames.withLock({ $0.adopt(newName.bytes, in: newParent) }) {
+            try adopt(document, xattrs: xattrs, into: &source, in: w)
+        } else if !wasTransient {
+            return
+        }
+        if source.document == nil { source.document = try w.allocateDocument() }
+        try w.updateNode(source)
+        // The rename is the save's commit point, unless the file's close is still to come.
+        if !hasUnsavedContent(source.inode) { try recordVersion(of: source, author: caller.uid, in: w) }
+    }
+}
