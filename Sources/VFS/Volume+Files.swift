@@ -119,6 +119,7 @@ extension Volume {
         let drop = table.withLock { table -> Bool in
             guard let state = table.inodes[inode], state.opens == 0 else { return false }
             if let content = state.content, content.isModified { return false }
+            if state.content != nil { table.contentEpoch += 1 }
             if state.lookups == 0 {
                 table.inodes[inode] = nil
                 return true

@@ -42,6 +42,10 @@ public final class Volume: Sendable {
         var inodes: [InodeNumber: InodeState] = [:]
         var handles: [UInt64: Handle] = [:]
         var nextHandle: UInt64 = 1
+        /// Counts contents leaving the table. A content leaves only after its last save is
+        /// staged, so a catalog read made while this stayed the same is no older than any
+        /// content that is gone: see `readConsistently`.
+        var contentEpoch: UInt64 = 0
     }
 
     public init(repository: Repository, options: VolumeOptions = VolumeOptions(), logger: Logger = Logger(label: "nexusfs.vfs")) throws {
@@ -121,15 +125,38 @@ public final class Volume: Sendable {
     /// The attributes of `inode`, with unsaved writes of an open file taken into account.
     public func attributes(of inode: InodeNumber) throws -> Attributes {
         if let view = VersionsView.node(inode) { return try read { try versionsAttributes(view, in: $0) } }
-        let node = try read { try self.node(inode, in: $0) }
-        return attributes(node)
+        let (node, content) = try readConsistently { try self.node(inode, in: $0) }
+        return attributes(node, content: content)
+    }
+
+    /// Reads a node and takes its content from the table such that, if it has none, the read
+    /// came after the last save of the content it had: a close saving the file meanwhile must
+    /// not leave the caller with the catalog's old size and no content to correct it (the
+    /// kernel would cache that size). Optimistic; under the table lock if closes keep interfering.
+    func readConsistently(_ body: (CatalogReader) throws -> NodeRecord) throws -> (NodeRecord, FileContent?) {
+        for _ in 0..<3 {
+            let epoch = table.withLock { $0.contentEpoch }
+            let node = try read(body)
+            let found = table.withLock { table -> (current: Bool, content: FileContent?) in
+                (table.contentEpoch == epoch, table.inodes[node.inode]?.content)
+            }
+            if found.current { return (node, found.content) }
+        }
+        return try table.withLock { table in
+            let node = try read(body)
+            return (node, table.inodes[node.inode]?.content)
+        }
     }
 
     func attributes(_ node: NodeRecord) -> Attributes {
+        attributes(node, content: node.kind == .regular ? table.withLock({ $0.inodes[node.inode]?.content }) : nil)
+    }
+
+    func attributes(_ node: NodeRecord, content: FileContent?) -> Attributes {
         var size = node.size
         var mtime = node.modificationTime
         var allocated = node.manifest.map(allocatedBytes(of:)) ?? 0
-        if node.kind == .regular, let content = table.withLock({ $0.inodes[node.inode]?.content }) {
+        if node.kind == .regular, let content {
             let state = content.state.withLock { ($0.size, $0.modificationTime, $0.base.allocatedBytes, $0.pages.count) }
             size = state.0
             if let time = state.1 { mtime = max(mtime, time) }
@@ -160,14 +187,14 @@ public final class Volume: Sendable {
     public func lookup(_ name: [UInt8], in parent: InodeNumber) throws -> Attributes {
         if let view = try versionsLookup(name, in: parent) { return view }
         let name = try Self.name(name)
-        let node = try read { reader -> NodeRecord in
+        let (node, content) = try readConsistently { reader -> NodeRecord in
             let folder = try self.node(parent, in: reader)
             guard folder.kind == .directory else { throw VFSError(.notDirectory) }
             guard let inode = try reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }
             return try self.node(inode, in: reader)
         }
         remember(node.inode)
-        return attributes(node)
+        return attributes(node, content: content)
     }
 
     /// The kernel dropped `count` references; a node without names and references goes.
@@ -178,6 +205,7 @@ public final class Volume: Sendable {
             table.inodes[inode] = state
             // A content still being saved is dropped by the release that saves it.
             guard state.lookups == 0, state.opens == 0, state.content?.isModified != true else { return false }
+            if state.content != nil { table.contentEpoch += 1 }
             table.inodes[inode] = nil
             return true
         }

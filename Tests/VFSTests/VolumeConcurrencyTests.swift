@@ -90,6 +90,29 @@ struct VolumeConcurrencyTests {
         }
     }
 
+    @Test("stat while the last close is saving: the size is the written one, never the old one", .timeLimit(.minutes(1)))
+    func statDuringSave() throws {
+        let t = try TestVolume()
+        for round in 0..<300 {
+            let (attributes, handle) = try t.volume.create(Array("s\(round)".utf8), in: .root, mode: 0o644, flags: O_WRONLY,
+                                                           caller: t.user)
+            try t.write(handle, [UInt8](repeating: 7, count: 1000 + round))
+            let volume = t.volume, inode = attributes.inode
+            let sizes = Mutex([Int64]())
+            together([
+                { try? volume.release(handle) },
+                {
+                    for _ in 0..<4 {
+                        if let size = try? volume.attributes(of: inode).size { sizes.withLock { $0.append(size) } }
+                    }
+                },
+            ])
+            let seen = sizes.withLock { $0 }
+            #expect(seen.allSatisfy { $0 == Int64(1000 + round) }, "round \(round): stat saw sizes \(seen)")
+            if seen.contains(where: { $0 != Int64(1000 + round) }) { break }
+        }
+    }
+
     @Test("utime while the last close is saving: the time set wins", .timeLimit(.minutes(1)))
     func utimeDuringSave() throws {
         let t = try TestVolume()
