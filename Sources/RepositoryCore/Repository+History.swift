@@ -13,10 +13,24 @@ public struct DocumentHistory: Sendable, Codable {
         public var size: Int64
         public var summary: String?
         public var current: Bool
+
+        public init(number: Int64, time: Double, author: UInt32, size: Int64, summary: String?, current: Bool) {
+            self.number = number
+            self.time = time
+            self.author = author
+            self.size = size
+            self.summary = summary
+            self.current = current
+        }
     }
 
     public var path: String
     public var versions: [Entry]
+
+    public init(path: String, versions: [Entry]) {
+        self.path = path
+        self.versions = versions
+    }
 }
 
 extension Repository {

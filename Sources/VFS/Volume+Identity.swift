@@ -12,10 +12,19 @@ extension Volume {
         guard node.linkCount > 0, let document = node.document, let manifest = node.manifest else { return }
         let names = try w.reader.names(of: node.inode)
         guard names.contains(where: { !SavePatterns.isTransient($0.name.bytes) }) else { return }
-        if try w.reader.latestVersion(of: document)?.manifest == manifest { return }
+        let latest = try w.reader.latestVersion(of: document)
+        if latest?.manifest == manifest { return }
+        let now = FileTime.now
+        var number = try w.nextVersionNumber(of: document)
+        // Coalescing (-o version_interval): a quick re-save by the same author replaces the latest version.
+        if options.versionInterval > 0, let latest, latest.author == author,
+           Double(now.totalNanoseconds - latest.time.totalNanoseconds) / 1e9 < options.versionInterval {
+            try w.removeVersion(of: document, number: latest.number)
+            number = latest.number
+        }
         let summary = try w.reader.xattr(Array("user.nexus.summary".utf8), of: node.inode)
         try w.insertVersion(VersionRecord(
-            document: document, number: try w.nextVersionNumber(of: document), time: .now, author: author,
+            document: document, number: number, time: now, author: author,
             size: node.size, sha256: nil, summary: summary.map { String(decoding: $0, as: UTF8.self) }, manifest: manifest))
     }
 

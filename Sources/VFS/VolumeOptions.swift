@@ -5,10 +5,15 @@ public struct VolumeOptions: Sendable {
     public var readOnly = false
     /// Written bytes one open file may hold in memory before they are chunked into the store.
     public var maxDirtyBytesPerFile: Int64 = 64 << 20
+    /// Saves by the same user within this many seconds of the latest version replace it
+    /// instead of adding one; 0 (the default) keeps every save.
+    public var versionInterval: Double = 0
 
-    public init(commitInterval: Double = 1, readOnly: Bool = false, maxDirtyBytesPerFile: Int64 = 64 << 20) {
+    public init(commitInterval: Double = 1, readOnly: Bool = false, maxDirtyBytesPerFile: Int64 = 64 << 20,
+                versionInterval: Double = 0) {
         self.commitInterval = commitInterval
         self.readOnly = readOnly
         self.maxDirtyBytesPerFile = maxDirtyBytesPerFile
+        self.versionInterval = versionInterval
     }
 }

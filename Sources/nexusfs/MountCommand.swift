@@ -57,10 +57,12 @@ struct MountCommand: ParsableCommand {
                 return
             }
             try serve(repositoryPath, at: target, passphrase: passphrase, options: parsed, readiness: readiness)
+        } catch let error as ExitCode {
+            throw error
         } catch {
             let (code, message) = describe(error)
-            readiness?.fail(code: code, message: message)
-            printError(message)
+            // A daemon's parent prints what it reports.
+            if let readiness { readiness.fail(code: code, message: message) } else { printError(message) }
             throw ExitCode(code)
         }
     }
@@ -72,7 +74,8 @@ struct MountCommand: ParsableCommand {
         let repo = try Repository.open(at: repositoryPath, passphrase: passphrase, stateRoot: stateRoot,
                                        purpose: "mounted at \(target)", logger: options.logger)
         let volume = try Volume(repository: repo, options: VolumeOptions(commitInterval: parsed.commitInterval,
-                                                                          readOnly: parsed.readOnly), logger: options.logger)
+                                                                          readOnly: parsed.readOnly,
+                                                                          versionInterval: parsed.versionInterval), logger: options.logger)
         let session: FUSESession
         do {
             session = try FUSESession(fileSystem: NexusFileSystem(volume: volume), mountpoint: target,

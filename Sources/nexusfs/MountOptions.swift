@@ -5,6 +5,7 @@ struct MountOptions {
     var passwordFile: String?
     var stateDir: String?
     var commitInterval = 1.0
+    var versionInterval = 0.0
     var readOnly = false
     /// Options passed on to libfuse / the kernel, as `-o` words.
     var fuse: [String] = []
@@ -23,6 +24,11 @@ struct MountOptions {
                     throw ValidationError("-o commit takes a number of seconds between 0 and 3600")
                 }
                 commitInterval = seconds
+            case "version_interval":
+                guard let seconds = Double(try Self.required(key, value)), seconds >= 0, seconds <= 86400 else {
+                    throw ValidationError("-o version_interval takes a number of seconds between 0 and 86400")
+                }
+                versionInterval = seconds
             case "ro":
                 readOnly = true
                 fuse.append(word)

@@ -6,15 +6,15 @@ import RepositoryCore
 struct RestoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore", abstract: "Bring back a version of a document.",
-        discussion: "Without --to the version becomes the document's content again, as a new version; with --to it is written to a local file.")
+        discussion: "Without --to the version becomes the document's content again, as a new version; with --to it is written to a local file. Give REPO PATH, or the path of a document on a mounted nexusfs.")
 
     @OptionGroup var options: RepositoryOptions
 
-    @Argument(help: "The repository directory.")
+    @Argument(help: "The repository directory, or a document on a mount.")
     var repository: String
 
     @Argument(help: "The document's path in the repository.")
-    var path: String
+    var path: String?
 
     @Option(name: .long, help: "The version number, as `nexusfs log` shows it.")
     var version: Int64
@@ -23,13 +23,21 @@ struct RestoreCommand: ParsableCommand {
     var to: String?
 
     func validate() throws {
-        guard RepositoryPath(path) != nil else { throw ValidationError("\(path) is not a valid path") }
+        if let path, RepositoryPath(path) == nil { throw ValidationError("\(path) is not a valid path") }
         guard version > 0 else { throw ValidationError("--version takes a version number from 1 on") }
     }
 
     func run() throws {
         LoggingSetup.once
         try reportingErrors {
+            guard let path else {
+                guard let mounted = MountedHistory(path: repository) else {
+                    throw RepositoryError(.invalidArgument, "\(repository) is not a document on a nexusfs mount; give REPO PATH")
+                }
+                try mounted.restore(version, to: to)
+                print(to.map { "wrote version \(version) of \(repository) to \($0)" } ?? "restored version \(version) of \(repository)")
+                return
+            }
             let repo = try Repository.open(at: repository, passphrase: try options.passphrase(),
                                            stateRoot: options.stateRoot, logger: options.logger)
             let target = RepositoryPath(path)!

@@ -55,6 +55,17 @@ enum MountTable {
         return nil
     }
 
+    /// Where nexusfs is mounted.
+    static func nexusfsMountPoints() -> [String] {
+        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ").map(String.init)
+            guard let dash = fields.firstIndex(of: "-"), fields.count > dash + 1, fields.count > 4,
+                  fields[dash + 1] == "fuse.nexusfs" else { return nil }
+            return unescape(fields[4])
+        }
+    }
+
     /// mountinfo escapes space, tab, newline and backslash as octal.
     static func unescape(_ field: String) -> String {
         var out = [UInt8]()
