@@ -29,7 +29,9 @@ extension NexusFileSystem {
         try mappingErrors { try volume.write(handle, at: offset, data: data, caller: Self.caller(ctx)) }
     }
 
-    public func flush(_ ctx: FUSERequestContext, ino: UInt64, handle: UInt64, lockOwner: UInt64) throws {}
+    public func flush(_ ctx: FUSERequestContext, ino: UInt64, handle: UInt64, lockOwner: UInt64) throws {
+        try mappingErrors { try volume.flush(handle) }
+    }
 
     public func release(_ ctx: FUSERequestContext, ino: UInt64, handle: UInt64, flags: Int32) throws {
         try mappingErrors { try volume.release(handle) }

@@ -107,6 +107,15 @@ extension Volume {
         if let content, content.isModified { try save(content) }
     }
 
+    /// close(2) of one descriptor (the kernel's FLUSH, which close waits for): the save, so that
+    /// a program that closes and reopens at once sees one version per close. RELEASE comes
+    /// later and asynchronously, possibly after the next open.
+    public func flush(_ handle: UInt64) throws {
+        let file = try fileHandle(handle)
+        guard file.writable, let content = file.content, content.isModified else { return }
+        try save(content)
+    }
+
     /// fsync(2): saves the file and makes it and every staged change durable.
     public func fsync(_ handle: UInt64) throws {
         let file = try fileHandle(handle)
