@@ -23,6 +23,12 @@ public struct ContentManifest: Sendable, Equatable {
 
     public var chunks: [Chunk]
 
+    /// The id of a hole: a run of zeros that no blob stores (sparse files).
+    public static let holeID = BlobID(bytes: [UInt8](repeating: 0, count: BlobID.byteCount))!
+
+    /// The chunks that are stored as blobs (not holes).
+    public var storedChunks: [Chunk] { chunks.filter { $0.id != Self.holeID } }
+
     public init(chunks: [Chunk]) { self.chunks = chunks }
 
     public var size: Int64 { chunks.reduce(0) { $0 + Int64($1.length) } }

@@ -112,7 +112,7 @@ extension Repository {
         try catalog.read { reader in
             try reader.forEachManifest { id, manifest in
                 var broken = false
-                for chunk in manifest.chunks {
+                for chunk in manifest.storedChunks {
                     referenced.insert(chunk.id)
                     if damaged.contains(chunk.id) {
                         broken = true

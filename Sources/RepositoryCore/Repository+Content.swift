@@ -60,8 +60,23 @@ extension Repository {
     }
 
     /// Streams a content's bytes, chunk by chunk.
-    func readContent(_ manifest: ContentManifest, compressor: Compressor, _ body: ([UInt8]) throws -> Void) throws {
+    func readContent(_ manifest: ContentManifest, compressor: Compressor, hole: ((Int) throws -> Void)? = nil,
+                     _ body: ([UInt8]) throws -> Void) throws {
         for chunk in manifest.chunks {
+            if chunk.id == ContentManifest.holeID, let hole {
+                try hole(Int(chunk.length))
+                continue
+            }
+            if chunk.id == ContentManifest.holeID {
+                // A hole: zeros, in pieces of at most 1 MiB.
+                var left = Int(chunk.length)
+                while left > 0 {
+                    let piece = min(left, 1 << 20)
+                    try body([UInt8](repeating: 0, count: piece))
+                    left -= piece
+                }
+                continue
+            }
             let bytes = try readBlob(chunk.id, compressor: compressor)
             guard bytes.count == Int(chunk.length) else {
                 throw RepositoryError(.integrity, "chunk \(chunk.id.short) has \(bytes.count) bytes, the manifest says \(chunk.length)")
@@ -82,9 +97,12 @@ extension Repository {
         let fd = Glibc.open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw RepositoryLayout.systemError("create", file) }
         defer { Glibc.close(fd) }
-        try readContent(manifest, compressor: compressor) { bytes in
+        try readContent(manifest, compressor: compressor, hole: { length in
+            guard lseek(fd, off_t(length), SEEK_CUR) >= 0 else { throw RepositoryLayout.systemError("seek in", file) }
+        }) { bytes in
             try bytes.withUnsafeBytes { try LocalIO.writeFully(fd: fd, $0, path: Array(file.utf8)) }
         }
+        guard ftruncate(fd, off_t(manifest.size)) == 0 else { throw RepositoryLayout.systemError("truncate", file) }
         guard fsync(fd) == 0 else { throw RepositoryLayout.systemError("fsync", file) }
     }
 }

@@ -63,10 +63,18 @@ extension Repository {
                     return manifest
                 } ?? ContentManifest(chunks: [])
                 try writer.makeFile(local, metadata: node.localMetadata, xattrs: xattrs) { fd in
-                    try readContent(manifest, compressor: compressor) { bytes in
+                    // Holes stay holes: the local file is as sparse as the stored one.
+                    try readContent(manifest, compressor: compressor, hole: { length in
+                        guard lseek(fd, off_t(length), SEEK_CUR) >= 0 else {
+                            throw RepositoryError(.failed, "cannot seek in \(local)")
+                        }
+                    }) { bytes in
                         try bytes.withUnsafeBytes { try LocalIO.writeFully(fd: fd, $0, path: local.bytes) }
                         state.bytes += Int64(bytes.count)
                         progress?(state)
+                    }
+                    guard ftruncate(fd, off_t(manifest.size)) == 0 else {
+                        throw RepositoryError(.failed, "cannot set the size of \(local)")
                     }
                 }
                 summary.documents += 1

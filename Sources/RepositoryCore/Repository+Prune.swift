@@ -113,7 +113,7 @@ extension Repository {
     func liveBlobs() throws -> Set<BlobID> {
         var live = Set<BlobID>()
         try catalog.read { reader in
-            try reader.forEachManifest { _, manifest in for chunk in manifest.chunks { live.insert(chunk.id) } }
+            try reader.forEachManifest { _, manifest in for chunk in manifest.storedChunks { live.insert(chunk.id) } }
         }
         let compressor = Compressor()
         var latest: (id: BlobID, sequence: UInt64, manifest: ContentManifest)?

@@ -13,7 +13,7 @@ struct Extent: Equatable, Sendable {
 /// A file's content as extents at known offsets. Data extents are always whole chunks.
 struct ContentLayout: Equatable, Sendable {
     /// The id a manifest uses for a hole.
-    static let holeID = BlobID(bytes: [UInt8](repeating: 0, count: BlobID.byteCount))!
+    static let holeID = ContentManifest.holeID
 
     private(set) var extents: [Extent] = []
     private(set) var starts: [Int64] = []

@@ -76,8 +76,10 @@ extension Volume {
             if !wasTransient { try rememberDeparture(of: source, name: name, in: parent, w: w) }
             return
         }
-        if let replaced, replaced.kind == .regular, let document = replaced.document {
-            // A temporary file renamed over the document: the save, and the document goes on.
+        if let replaced, replaced.kind == .regular, let document = replaced.document,
+           try wasTransient || w.reader.versions(of: source.document ?? -1).count <= 1 {
+            // A new or temporary file renamed over the document: the save, and the document goes
+            // on. A document with a history of its own moved over another keeps its own.
             let xattrs = try w.reader.xattrs(of: replaced.inode)
             try adopt(document, xattrs: xattrs, into: &source, in: w)
         } else if wasTransient, let (document, xattrs) = recentNames.withLock({ $0.adopt(newName.bytes, in: newParent) }) {
