@@ -126,7 +126,7 @@ extension FileContent {
     func markSaved(changes: UInt64) {
         state.withLock { state in
             if state.changes == changes {
-                state.modified = false
+                setModified(false, in: &state)
                 state.wrote = false
             }
         }

@@ -4,7 +4,8 @@ import Synchronization
 /// The content of one regular file while it is open: the stored layout plus the
 /// pages written since, in memory. Shared by every handle of the inode.
 ///
-/// Thread-safe. Lock order: `saving`, then Volume.table, then `state`, then the catalog.
+/// Thread-safe. Lock order: `saving`, then `state`, then the catalog (storing and reading
+/// chunks use it), then Volume.table. `isModified` takes no lock.
 final class FileContent: Sendable {
     /// Bytes per page of written data.
     static let pageSize: Int64 = 64 << 10
@@ -31,6 +32,9 @@ final class FileContent: Sendable {
     /// Held for a whole save (seal, then stage) and for a setattr that stages times of this
     /// content, so that neither stages over the other with older values.
     let saving = Mutex(())
+    /// `State.modified`, readable without the state lock (under Volume.table, say); written
+    /// under the state lock whenever `modified` changes.
+    private let unsaved = Atomic<Bool>(false)
     private let source: ChunkSource
 
     init(inode: InodeNumber, layout: ContentLayout, size: Int64, source: ChunkSource) {
@@ -40,7 +44,13 @@ final class FileContent: Sendable {
     }
 
     var size: Int64 { state.withLock { $0.size } }
-    var isModified: Bool { state.withLock { $0.modified } }
+    var isModified: Bool { unsaved.load(ordering: .acquiring) }
+
+    /// Sets `state.modified` and its lock-free mirror; call with the state lock held.
+    func setModified(_ modified: Bool, in state: inout State) {
+        state.modified = modified
+        unsaved.store(modified, ordering: .releasing)
+    }
     var dirtyBytes: Int64 { state.withLock { Int64($0.pages.count) * Self.pageSize } }
 
     /// Reads up to `count` bytes at `offset`; short only at the end of the file.
@@ -76,7 +86,7 @@ final class FileContent: Sendable {
                 consumed += n
             }
             state.size = max(state.size, offset + Int64(data.count))
-            state.modified = true
+            setModified(true, in: &state)
             state.changes += 1
             state.wrote = true
             state.author = author
@@ -110,7 +120,7 @@ final class FileContent: Sendable {
                 }
             }
             if newSize != state.size {
-                state.modified = true
+                setModified(true, in: &state)
                 state.changes += 1
             }
             state.size = newSize

@@ -11,28 +11,36 @@ extension Volume {
         let writable = access == O_WRONLY || access == O_RDWR
         if writable && options.readOnly { throw VFSError(.readOnly) }
         if node.kind == .directory && writable { throw VFSError(.isDirectory) }
-        return try table.withLock { table in
-            var state = table.inodes[inode, default: InodeState()]
-            if node.kind == .regular && state.content == nil {
-                // Read the stored content under the table lock: a save that just ended and
-                // dropped its content object has staged it, so this sees it.
-                let fresh = try read { try self.node(inode, in: $0) }
-                let layout = try fresh.manifest.map { id in
-                    try read { reader -> ContentLayout in
-                        guard let manifest = try reader.manifest(id) else {
-                            throw VFSError(.io, "the content of inode \(inode) is missing")
-                        }
-                        return ContentLayout(manifest: manifest)
-                    }
-                } ?? ContentLayout()
-                state.content = FileContent(inode: inode, layout: layout, size: fresh.size, source: source)
+        // The stored content is read without the table lock (see Volume's lock order); when a
+        // content left the table meanwhile, its save may postdate the read: read again.
+        for _ in 0..<100 {
+            let (epoch, loaded) = table.withLock { ($0.contentEpoch, $0.inodes[inode]?.content != nil) }
+            let stored = try node.kind == .regular && !loaded ? storedContent(of: inode) : nil
+            let handle = table.withLock { table -> UInt64? in
+                var state = table.inodes[inode, default: InodeState()]
+                if node.kind == .regular && state.content == nil {
+                    guard table.contentEpoch == epoch, let stored else { return nil }
+                    state.content = FileContent(inode: inode, layout: stored.layout, size: stored.size, source: source)
+                }
+                state.opens += 1
+                table.inodes[inode] = state
+                let handle = table.nextHandle
+                table.nextHandle += 1
+                table.handles[handle] = .file(inode: inode, writable: writable, append: flags & O_APPEND != 0)
+                return handle
             }
-            state.opens += 1
-            table.inodes[inode] = state
-            let handle = table.nextHandle
-            table.nextHandle += 1
-            table.handles[handle] = .file(inode: inode, writable: writable, append: flags & O_APPEND != 0)
-            return handle
+            if let handle { return handle }
+        }
+        throw VFSError(.io, "inode \(inode) kept changing while being opened")
+    }
+
+    /// The content the catalog holds for a regular file.
+    private func storedContent(of inode: InodeNumber) throws -> (layout: ContentLayout, size: Int64) {
+        try read { reader in
+            let node = try self.node(inode, in: reader)
+            guard let id = node.manifest else { return (ContentLayout(), node.size) }
+            guard let manifest = try reader.manifest(id) else { throw VFSError(.io, "the content of inode \(inode) is missing") }
+            return (ContentLayout(manifest: manifest), node.size)
         }
     }
 

@@ -9,7 +9,9 @@ import Synchronization
 /// namespace changes are staged in the catalog and committed in groups, open
 /// files keep their written pages in memory until they are saved.
 ///
-/// Thread-safe. Lock order: a FileContent's `saving`, then `table`, then a FileContent's state, then the catalog.
+/// Thread-safe. Lock order: a FileContent's `saving`, then a FileContent's state, then the
+/// catalog, then `table`. Nothing waits for another lock while holding `table` (it reads a
+/// content's `isModified`, which is lock-free): the catalog may be busy for a commit's fsync.
 public final class Volume: Sendable {
     let repository: Repository
     let catalog: Catalog
@@ -132,9 +134,9 @@ public final class Volume: Sendable {
     /// Reads a node and takes its content from the table such that, if it has none, the read
     /// came after the last save of the content it had: a close saving the file meanwhile must
     /// not leave the caller with the catalog's old size and no content to correct it (the
-    /// kernel would cache that size). Optimistic; under the table lock if closes keep interfering.
+    /// kernel would cache that size). Reads again while contents keep leaving meanwhile.
     func readConsistently(_ body: (CatalogReader) throws -> NodeRecord) throws -> (NodeRecord, FileContent?) {
-        for _ in 0..<3 {
+        for _ in 0..<100 {
             let epoch = table.withLock { $0.contentEpoch }
             let node = try read(body)
             let found = table.withLock { table -> (current: Bool, content: FileContent?) in
@@ -142,10 +144,7 @@ public final class Volume: Sendable {
             }
             if found.current { return (node, found.content) }
         }
-        return try table.withLock { table in
-            let node = try read(body)
-            return (node, table.inodes[node.inode]?.content)
-        }
+        throw VFSError(.io, "the catalog kept changing while being read")
     }
 
     func attributes(_ node: NodeRecord) -> Attributes {

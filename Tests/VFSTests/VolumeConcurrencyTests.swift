@@ -6,8 +6,9 @@ import Synchronization
 @testable import VFS
 import Testing
 
-/// Runs `bodies` at the same moment on threads of their own and waits for all of them.
-func together(_ bodies: [@Sendable () -> Void]) {
+/// Runs `bodies` at the same moment on threads of their own and waits for all of them; a
+/// deadlock among them fails the test after 60 s instead of hanging it.
+func together(_ bodies: [@Sendable () -> Void], sourceLocation: SourceLocation = #_sourceLocation) {
     let group = DispatchGroup()
     let start = DispatchSemaphore(value: 0)
     for body in bodies {
@@ -19,7 +20,8 @@ func together(_ bodies: [@Sendable () -> Void]) {
         }
     }
     for _ in bodies { start.signal() }
-    group.wait()
+    let finished = group.wait(timeout: .now() + 60) == .success
+    #expect(finished, "the threads did not finish within 60 s: a deadlock", sourceLocation: sourceLocation)
 }
 
 /// The kernel sends RELEASE after close(2) has returned, so saves overlap with whatever the
@@ -111,6 +113,45 @@ struct VolumeConcurrencyTests {
             #expect(seen.allSatisfy { $0 == Int64(1000 + round) }, "round \(round): stat saw sizes \(seen)")
             if seen.contains(where: { $0 != Int64(1000 + round) }) { break }
         }
+    }
+
+    @Test("saves by rename (a temp file renamed over a document) alongside opens and writes of other files never deadlock",
+          .timeLimit(.minutes(1)))
+    func renameSavesAlongsideOpens() throws {
+        let t = try TestVolume()
+        let volume = t.volume, user = t.user
+        let others = try (0..<20).map { try t.create("other\($0)", SecureRandom.bytes(70_000)) }
+        _ = try t.create("doc.txt", Array("first".utf8))
+        let failures = Mutex([String]())
+        together([
+            {
+                for round in 0..<300 {
+                    do {
+                        let (_, h) = try volume.create(Array(".doc.txt.tmp".utf8), in: .root, mode: 0o644, flags: O_WRONLY, caller: user)
+                        _ = try Array("round \(round)".utf8).withUnsafeBytes { try volume.write(h, at: 0, data: $0, caller: user) }
+                        try volume.release(h)
+                        try volume.rename(Array(".doc.txt.tmp".utf8), in: .root, to: Array("doc.txt".utf8), in: .root, flags: [], caller: user)
+                    } catch {
+                        failures.withLock { $0.append("save \(round): \(error)") }
+                    }
+                }
+            },
+            {
+                for round in 0..<300 {
+                    do {
+                        let inode = others[round % others.count]
+                        let h = try volume.open(inode, flags: O_RDWR, caller: user)
+                        _ = try volume.read(h, at: Int64(round * 100), count: 4096)
+                        _ = try [UInt8(round % 256)].withUnsafeBytes { try volume.write(h, at: Int64(round * 7), data: $0, caller: user) }
+                        try volume.release(h)
+                        _ = try volume.attributes(of: inode)
+                    } catch {
+                        failures.withLock { $0.append("other \(round): \(error)") }
+                    }
+                }
+            },
+        ])
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(5))")
     }
 
     @Test("utime while the last close is saving: the time set wins", .timeLimit(.minutes(1)))
