@@ -27,7 +27,7 @@ public struct ChunkerParameters: Codable, Sendable, Hashable {
     }
 
     /// 16 KiB minimum, 64 KiB average, 256 KiB maximum, normalization level 2.
-    public static let `default` = ChunkerParameters(minSize: 16 << 10, averageSize: 64 << 10, maxSize: 256 << 10)
+    public static let `default` = ChunkerParameters(minSize: 8 << 10, averageSize: 32 << 10, maxSize: 128 << 10)
 
     /// Throws `ChunkerError.invalidParameters` unless 64 <= min < average < max <= 16 MiB,
     /// the average is a power of two and the normalization level is in 0...3.

@@ -70,7 +70,7 @@ private let defaultChunker = Chunker(parameters: .default, gear: gearTable(seed:
 @Suite struct ChunkerParametersTests {
     @Test func defaultsAreTheDocumentedSizesAndValid() throws {
         let parameters = ChunkerParameters.default
-        #expect(parameters == ChunkerParameters(minSize: 16_384, averageSize: 65_536, maxSize: 262_144))
+        #expect(parameters == ChunkerParameters(minSize: 8_192, averageSize: 32_768, maxSize: 131_072))
         #expect(parameters.normalizationLevel == 2)
         try parameters.validate()
     }
@@ -185,7 +185,8 @@ private let defaultChunker = Chunker(parameters: .default, gear: gearTable(seed:
     private func referenceLengths(of data: [UInt8], _ parameters: ChunkerParameters, _ gear: GearTable) -> [Int] {
         let masks: [Int: UInt64] = [
             4: 0x0000_0000_0180_4100, 10: 0x0000_5900_0353_0000, 11: 0x0000_d900_0353_0000,
-            13: 0x0000_d903_0353_0000, 14: 0x0000_d903_1353_0000, 18: 0x0000_d907_0753_7000,
+            13: 0x0000_d903_0353_0000, 14: 0x0000_d903_1353_0000, 17: 0x0000_d907_0353_7000,
+            18: 0x0000_d907_0753_7000,
         ]
         let bits = parameters.averageSize.trailingZeroBitCount
         let strict = masks[bits + parameters.normalizationLevel]!
