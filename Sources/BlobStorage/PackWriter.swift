@@ -86,7 +86,14 @@ final class PackWriter: @unchecked Sendable {
     }
 
     private func append(_ bytes: [UInt8]) throws {
-        try PackFile.write(fd, bytes, at: length, path: temporaryPath)
+        do {
+            try PackFile.write(fd, bytes, at: length, path: temporaryPath)
+        } catch {
+            // No partial frame may stay behind (a full disk): the seal writes its trailer at
+            // `length`, and bytes left past it would make the whole pack unreadable.
+            _ = ftruncate(fd, off_t(length))
+            throw error
+        }
         length += UInt64(bytes.count)
     }
 }
