@@ -1,3 +1,4 @@
+import BlobStorage
 import CatalogStore
 import Foundation
 import Logging
@@ -96,6 +97,7 @@ public final class Volume: Sendable {
         let text = "\(error)"
         if let error = error as? RepositoryError, error.code == .noSpace { return VFSError(.noSpace, text) }
         if let error = error as? CatalogError, error.code == .noSpace { return VFSError(.noSpace, text) }
+        if let error = error as? BlobStoreError, error.code == .noSpace { return VFSError(.noSpace, text) }
         logger.error("unexpected error: \(text)")
         return VFSError(.io, text)
     }

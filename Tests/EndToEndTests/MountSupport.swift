@@ -12,15 +12,22 @@ final class MountedRepository: @unchecked Sendable {
     /// Options given to every `nexusfs mount` with -o.
     let options: [String]
     private(set) var isMounted = false
+    /// The repository directory.
+    let repo: String
 
-    var repo: String { workspace.repo }
-
-    init(_ label: String, options: [String] = ["commit=1"]) throws {
+    /// - Parameter diskSize: put the repository on a tmpfs of this size (as mount(8) takes it, "16m").
+    init(_ label: String, options: [String] = ["commit=1"], diskSize: String? = nil) throws {
         workspace = try Workspace("mount-" + label)
         mountpoint = workspace.path("mnt")
         self.options = options
+        if let diskSize {
+            try workspace.mountTmpfs(at: workspace.path("disk"), size: diskSize)
+            repo = workspace.path("disk/repo")
+        } else {
+            repo = workspace.repo
+        }
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
-        try workspace.succeed("init", workspace.repo)
+        try workspace.succeed("init", repo)
         try mount()
     }
 

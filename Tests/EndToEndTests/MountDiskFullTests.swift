@@ -1,0 +1,56 @@
+import Foundation
+import Glibc
+import Testing
+
+@Suite("Mount: the repository's disk runs full", .serialized, .enabled(if: runningAsRoot, "mounting needs root"))
+struct MountDiskFullTests {
+    /// `MNT FILLER`: a save that does not fit must fail with ENOSPC; once the filler is gone,
+    /// saves work again. Prints what it saw; exits 1 on a wrong outcome.
+    static let script = """
+        import errno, os, sys
+        mnt, filler = sys.argv[1], sys.argv[2]
+        def outcome(action):
+            try:
+                action()
+                return "ok"
+            except OSError as error:
+                return errno.errorcode.get(error.errno, str(error.errno))
+        big = os.open(os.path.join(mnt, "big"), os.O_CREAT | os.O_WRONLY, 0o644)
+        os.write(big, os.urandom(8 << 20))
+        synced = outcome(lambda: os.fsync(big))
+        print("fsync of a file that does not fit:", synced)
+        os.unlink(filler)
+        for name, size in (("small", 13), ("after", 1 << 20)):
+            with open(os.path.join(mnt, name), "wb") as f:
+                f.write(os.urandom(size))
+                f.flush()
+                os.fsync(f.fileno())
+        os.ftruncate(big, 0)
+        closed = outcome(lambda: os.close(big))
+        print("close after truncating it:", closed)
+        sys.exit(0 if synced == "ENOSPC" and closed == "ok" else 1)
+        """
+
+    @Test("a full disk: fsync fails with ENOSPC; after space is freed, later saves are intact and check --read-data passes")
+    func diskFull() throws {
+        let mount = try MountedRepository("disk-full", diskSize: "16m")
+        let filler = mount.workspace.path("disk/filler")
+        var disk = statvfs()
+        try #require(statvfs(mount.workspace.path("disk"), &disk) == 0)
+        let free = Int(disk.f_bavail) * Int(disk.f_frsize)
+        try Data(count: max(0, free - (4 << 20))).write(to: URL(fileURLWithPath: filler))
+        let script = try writeScript(Self.script, named: "full.py", in: mount.workspace.root)
+        let result = try run("/usr/bin/python3", [script, mount.mountpoint, filler])
+        #expect(result.exitedWith0, "\(result)")
+        let small = try Data(contentsOf: URL(fileURLWithPath: mount.path("small")))
+        let after = try Data(contentsOf: URL(fileURLWithPath: mount.path("after")))
+
+        try mount.unmount()
+        let check = try mount.workspace.nexusfs("check", mount.repo, "--read-data")
+        #expect(check.exitedWith0, "the repository is damaged after the disk ran full: \(check)")
+        try mount.mount()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: mount.path("small"))) == small)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: mount.path("after"))) == after)
+        #expect(try fileSize(mount.path("big")) == 0)
+    }
+}
