@@ -28,6 +28,7 @@ extension VFSError.Code {
         case .badHandle: EBADF
         case .noSuchOffset: ENXIO
         case .io: EIO
+        case .fileTooLarge: EFBIG
         }
     }
 }

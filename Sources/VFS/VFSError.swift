@@ -4,6 +4,8 @@ public struct VFSError: Error, CustomStringConvertible, Sendable {
         case notFound, exists, notEmpty, notDirectory, isDirectory, invalid, permissionDenied, notPermitted
         case noData, tooBig, rangeTooSmall, nameTooLong, noSpace, readOnly, notSupported, crossDevice
         case tooManyLinks, badHandle, noSuchOffset, io
+        /// A file would grow past `Volume.maxFileSize`.
+        case fileTooLarge
     }
 
     public var code: Code

@@ -91,7 +91,8 @@ extension Volume {
         let file = try fileHandle(handle)
         guard file.writable else { throw VFSError(.badHandle, "not open for writing") }
         guard let content = file.content else { throw VFSError(.invalid, "not a regular file") }
-        guard offset >= 0, offset + Int64(data.count) <= Int64(1) << 50 else { throw VFSError(.tooBig) }
+        guard offset >= 0 else { throw VFSError(.invalid) }
+        guard offset + Int64(data.count) <= Self.maxFileSize else { throw VFSError(.fileTooLarge) }
         do {
             try content.write(data, at: file.append ? content.size : offset, author: caller.uid, time: .now)
             if content.dirtyBytes > options.maxDirtyBytesPerFile {
@@ -188,7 +189,8 @@ extension Volume {
         try Self.refuseVirtual(inode)
         let now = FileTime.now
         if let size = changes.size {
-            guard size >= 0, size <= Int64(1) << 50 else { throw VFSError(.tooBig) }
+            guard size >= 0 else { throw VFSError(.invalid) }
+            guard size <= Self.maxFileSize else { throw VFSError(.fileTooLarge) }
             let node = try read { try self.node(inode, in: $0) }
             guard node.kind == .regular else { throw node.kind == .directory ? VFSError(.isDirectory) : VFSError(.invalid) }
             if options.readOnly { throw VFSError(.readOnly) }
@@ -235,12 +237,16 @@ extension Volume {
         return attributes(node)
     }
 
+    /// The largest file size: 1 PiB (the kernel's own limit is far above; EFBIG past this).
+    static let maxFileSize = Int64(1) << 50
+
     /// fallocate(2): allocation (which may grow the file) and punching holes.
     public func allocate(_ handle: UInt64, mode: Int32, offset: Int64, length: Int64, caller: Caller) throws {
         let keepSize: Int32 = 0x01, punchHole: Int32 = 0x02
         let file = try fileHandle(handle)
         guard let content = file.content, file.writable else { throw VFSError(.badHandle) }
         guard offset >= 0, length > 0 else { throw VFSError(.invalid) }
+        guard offset <= Self.maxFileSize - length else { throw VFSError(.fileTooLarge) }
         switch mode {
         case 0:
             if offset + length > content.size { try content.truncate(to: offset + length, author: caller.uid, time: .now) }

@@ -151,6 +151,12 @@ struct MountPosixTests {
             os.fsync(fd)
             os.close(fd)
             check(os.stat("big").st_size == (5 << 30) + 1, f"5 GiB file: size {os.stat('big').st_size}")
+            fd = os.open("toolarge", os.O_RDWR | os.O_CREAT, 0o644)
+            fails_with(errno.EFBIG, lambda: os.pwrite(fd, b"x", 1 << 51), "a write at 2 PiB")
+            fails_with(errno.EFBIG, lambda: os.ftruncate(fd, 1 << 51), "ftruncate to 2 PiB")
+            fails_with(errno.EFBIG, lambda: os.posix_fallocate(fd, 0, 1 << 51), "fallocate of 2 PiB")
+            check(os.fstat(fd).st_size == 0, "the refused growths left the file empty")
+            os.close(fd)
 
             # ftruncate down and up; fallocate grows; a punched hole reads as zeros.
             fd = os.open("trunc", os.O_RDWR | os.O_CREAT, 0o644)
