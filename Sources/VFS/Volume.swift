@@ -217,6 +217,8 @@ public final class Volume: Sendable {
     func deleteIfUnlinked(_ inode: InodeNumber) {
         guard inode != .root, !options.readOnly, !VersionsView.isVirtual(inode) else { return }
         do {
+            // Most forgotten nodes still have names: look before opening a write.
+            guard try read({ try $0.node(inode)?.linkCount == 0 }) else { return }
             try stage { w in
                 if let node = try w.reader.node(inode), node.linkCount == 0 { try w.deleteNode(inode) }
             }
