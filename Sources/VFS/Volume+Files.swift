@@ -66,7 +66,19 @@ extension Volume {
     public func create(_ name: [UInt8], in parent: InodeNumber, mode: UInt32, flags: Int32,
                        caller: Caller) throws -> (Attributes, UInt64) {
         let node = try makeNode(name, in: parent, kind: .regular, mode: mode, caller: caller)
-        let handle = try open(node.inode, flags: flags, caller: caller)
+        let access = flags & O_ACCMODE
+        // A new inode: nobody else has its content, and the catalog has none to read.
+        let handle = table.withLock { table in
+            var state = table.inodes[node.inode, default: InodeState()]
+            if state.content == nil { state.content = FileContent(inode: node.inode, layout: ContentLayout(), size: 0, source: source) }
+            state.opens += 1
+            table.inodes[node.inode] = state
+            let handle = table.nextHandle
+            table.nextHandle += 1
+            table.handles[handle] = .file(inode: node.inode, writable: access == O_WRONLY || access == O_RDWR,
+                                          append: flags & O_APPEND != 0)
+            return handle
+        }
         return (attributes(node), handle)
     }
 
