@@ -8,27 +8,40 @@ extension Volume {
     /// that follows how long recent commits took.
     public func startCommitting() {
         let interval = Duration.milliseconds(Int64(options.commitInterval * 1000))
+        committing.enter()
         let thread = Thread { [self] in
+            defer { committing.leave() }
             var lead = Duration.milliseconds(100)
+            var lastCheckpointCheck = ContinuousClock.now
             while !stopping.withLock({ $0 }) {
                 Thread.sleep(forTimeInterval: min(0.02, options.commitInterval / 4))
                 let since = pendingSince.withLock { $0 } ?? (catalog.hasStagedChanges ? .now - interval : nil)
-                guard let since, since.duration(to: .now) >= interval - lead else { continue }
-                let started = ContinuousClock.now
-                do {
-                    try commitNow()
-                } catch {
-                    logger.error("commit failed, retrying: \(error)")
-                    Thread.sleep(forTimeInterval: min(1, options.commitInterval))
+                if let since, since.duration(to: .now) >= interval - lead {
+                    let started = ContinuousClock.now
+                    do {
+                        try commitNow()
+                    } catch {
+                        logger.error("commit failed, retrying: \(error)")
+                        Thread.sleep(forTimeInterval: min(1, options.commitInterval))
+                    }
+                    lead = min(interval / 2, max(.milliseconds(100), started.duration(to: .now) * 2))
                 }
-                lead = min(interval / 2, max(.milliseconds(100), started.duration(to: .now) * 2))
+                // Checkpoints only here, one at a time, and never in a program's fsync (which
+                // commits too): the changes are durable already, a failed checkpoint is tried again.
+                guard lastCheckpointCheck.duration(to: .now) >= interval else { continue }
+                lastCheckpointCheck = .now
+                do {
+                    try repository.checkpointIfDue(force: false)
+                } catch {
+                    logger.warning("checkpoint failed, trying again later: \(error)")
+                }
             }
         }
         thread.name = "nexusfs-commit"
         thread.start()
     }
 
-    /// Makes every staged change durable now.
+    /// Makes every staged change durable now (fsync, fsyncdir, shutdown); the committer adds checkpoints.
     public func commitNow() throws {
         guard !options.readOnly else { return }
         let since = pendingSince.withLock { pending -> ContinuousClock.Instant? in
@@ -38,7 +51,6 @@ extension Volume {
         guard catalog.hasStagedChanges else { return }
         do {
             try catalog.commitStaged()
-            try repository.checkpointIfDue(force: false)
         } catch {
             // Still staged (a failed commit keeps the group): its deadline stands.
             pendingSince.withLock { pending in pending = [pending, since].compactMap { $0 }.min() }
@@ -49,6 +61,8 @@ extension Volume {
     /// Saves every written file, commits, stops the committer and closes the repository.
     public func shutdown() throws {
         stopping.withLock { $0 = true }
+        // The committer may be in a commit or a checkpoint: closing waits for it.
+        committing.wait()
         let contents = table.withLock { table in table.inodes.values.compactMap(\.content) }
         var firstError: (any Error)?
         for content in contents where content.isModified {

@@ -28,6 +28,8 @@ public final class Volume: Sendable {
     /// When the oldest change that is staged but not committed was staged: it must be durable
     /// within the commit interval from then.
     let pendingSince = Mutex<ContinuousClock.Instant?>(nil)
+    /// Entered while the committer thread runs.
+    let committing = DispatchGroup()
 
     struct InodeState {
         /// Lookups the kernel holds (each reply with an entry adds one; forget removes them).

@@ -154,6 +154,36 @@ struct VolumeConcurrencyTests {
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(5))")
     }
 
+    @Test("fsyncs from three threads while the committer runs: every fsync succeeds, checkpoints included",
+          .timeLimit(.minutes(2)))
+    func fsyncsAcrossCheckpoints() throws {
+        let t = try TestVolume(options: VolumeOptions(commitInterval: 0.01))
+        t.volume.startCommitting()
+        let volume = t.volume, user = t.user
+        let failures = Mutex([String]())
+        let writer = { (index: Int) -> @Sendable () -> Void in
+            {
+                do {
+                    let (_, h) = try volume.create(Array("db\(index)".utf8), in: .root, mode: 0o644, flags: O_RDWR, caller: user)
+                    for round in 0..<300 {
+                        _ = try Array("page \(round)".utf8).withUnsafeBytes {
+                            try volume.write(h, at: Int64(round * 4096), data: $0, caller: user)
+                        }
+                        try volume.fsync(h)
+                    }
+                    try volume.release(h)
+                } catch {
+                    failures.withLock { $0.append("writer \(index): \(error)") }
+                }
+            }
+        }
+        together((0..<3).map(writer))
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        let checkpointed = try t.repository.catalog.read { try $0.meta("checkpoint_seq") ?? 0 }
+        let journaled = try t.repository.catalog.read { try $0.journalSequence() }
+        #expect(checkpointed > 1, "900 fsyncs (journal at \(journaled)) should have made a checkpoint")
+    }
+
     @Test("utime while the last close is saving: the time set wins", .timeLimit(.minutes(1)))
     func utimeDuringSave() throws {
         let t = try TestVolume()

@@ -14,10 +14,10 @@ final class TestVolume {
     let volume: Volume
     let user = Caller(uid: 1000, gid: 1000)
 
-    init() throws {
+    init(options: VolumeOptions = VolumeOptions()) throws {
         repository = try Repository.create(at: root + "/repo", passphrase: Array("pw".utf8), kdf: .testing,
                                            stateRoot: root + "/state")
-        volume = try Volume(repository: repository)
+        volume = try Volume(repository: repository, options: options)
     }
 
     deinit {
