@@ -127,33 +127,35 @@ public final class Catalog: Sendable {
     /// Commits the staged changes: journals them, then commits SQLite. When the journal
     /// cannot be written, nothing is lost: the group stays open and a later commit retries.
     public func commitStaged() throws {
-        try access("catalog commit failed") { db in
-            guard let capture = group.withLock({ $0 }) else { return }
-            let changes = try capture.changeset()
-            let writer = CatalogWriter(db: db)
-            if !changes.isEmpty, let journal {
-                let sequence = max(try writer.reader.journalSequence(), burned.withLock { $0 }) + 1
-                let record = JournalRecord(sequence: sequence, changeset: changes)
-                do {
-                    try journal(record, writer)
-                } catch let error as JournalRecordWritten {
-                    burned.withLock { $0 = max($0, sequence) }
-                    throw error.underlying
-                }
-                burned.withLock { $0 = max($0, sequence) }
-                try writer.setMeta("journal_seq", Int64(record.sequence))
-            }
+        try access("catalog commit failed") { db in try commitGroup(db) }
+    }
+
+    private func commitGroup(_ db: Database) throws {
+        guard let capture = group.withLock({ $0 }) else { return }
+        let changes = try capture.changeset()
+        let writer = CatalogWriter(db: db)
+        if !changes.isEmpty, let journal {
+            let sequence = max(try writer.reader.journalSequence(), burned.withLock { $0 }) + 1
+            let record = JournalRecord(sequence: sequence, changeset: changes)
             do {
-                try db.execute(sql: "COMMIT")
-            } catch let error as DatabaseError where !db.isInsideTransaction {
-                // SQLite rolled the whole group back: there is nothing left to retry.
-                capture.close()
-                group.withLock { $0 = nil }
-                throw Self.translate(error, "catalog commit failed and SQLite rolled back the staged changes", path: path)
+                try journal(record, writer)
+            } catch let error as JournalRecordWritten {
+                burned.withLock { $0 = max($0, sequence) }
+                throw error.underlying
             }
+            burned.withLock { $0 = max($0, sequence) }
+            try writer.setMeta("journal_seq", Int64(record.sequence))
+        }
+        do {
+            try db.execute(sql: "COMMIT")
+        } catch let error as DatabaseError where !db.isInsideTransaction {
+            // SQLite rolled the whole group back: there is nothing left to retry.
             capture.close()
             group.withLock { $0 = nil }
+            throw Self.translate(error, "catalog commit failed and SQLite rolled back the staged changes", path: path)
         }
+        capture.close()
+        group.withLock { $0 = nil }
     }
 
     /// Drops every change staged since the last commit. For a caller whose staged changes
@@ -213,10 +215,11 @@ public final class Catalog: Sendable {
     /// `destination` (a checkpoint), and returns the journal sequence it holds.
     public func snapshot(to destination: String) throws -> UInt64 {
         try? FileManager.default.removeItem(atPath: destination)
-        try commitStaged()
         // VACUUM INTO accepts an empty file, so the copy is private from the start.
         try Self.restrictAccess(destination)
         let sequence = try access("cannot write a catalog snapshot to \(destination)") { db in
+            // Commit in the same access, or another thread may stage (open a transaction) before the VACUUM.
+            try commitGroup(db)
             let sequence = try CatalogReader(db: db).journalSequence()
             try db.execute(sql: "VACUUM INTO ?", arguments: [destination])
             return sequence
