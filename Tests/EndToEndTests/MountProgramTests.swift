@@ -88,7 +88,7 @@ struct MountProgramTests {
             CREATE TABLE totals(one INTEGER PRIMARY KEY CHECK (one = 1), count INTEGER NOT NULL);
             INSERT INTO totals VALUES (1, 0);
             """])
-        let batches = 400, perBatch = 5
+        let batches = 600, perBatch = 5
         let writer = Process(), readers = [Process(), Process()]
         writer.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         writer.arguments = [script, "write", database, String(batches), String(perBatch)]
