@@ -62,12 +62,20 @@ struct ContentSealer {
                     return length
                 }
                 p += Int64(cut)
-                if p >= coveredTo && (p >= base.size || base.isBoundary(p)) { break }
+                // Past the written bytes, stop where the old layout can go on: at one of its chunk
+                // boundaries, or anywhere in a hole (which would otherwise be chunked to its end).
+                if p >= coveredTo && (p >= base.size || base.isBoundary(p) || isHole(p)) { break }
             }
             position = p
         }
         copyOld(into: &out, from: &position, to: size)
         return out
+    }
+
+    /// Whether `offset` falls in a hole of the old layout.
+    private func isHole(_ offset: Int64) -> Bool {
+        guard let i = base.index(containing: offset) else { return true }
+        return base.extents[i].chunk == nil
     }
 
     /// Appends the old layout's extents from `position` to `end` (holes past its end).

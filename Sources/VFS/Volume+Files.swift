@@ -281,27 +281,43 @@ extension Volume {
 
     /// lseek(2) with SEEK_DATA and SEEK_HOLE.
     public func seek(_ handle: UInt64, offset: Int64, whence: Int32) throws -> Int64 {
+        let seekData: Int32 = 3, seekHole: Int32 = 4
+        guard whence == seekData || whence == seekHole else { throw VFSError(.invalid) }
         let file = try fileHandle(handle)
         guard let content = file.content else { throw VFSError(.invalid) }
-        let state = content.state.withLock { $0 }
-        do {
-            guard offset >= 0, offset < state.size else { throw VFSError(.noSuchOffset) }
-            let isData: (Int64) -> Bool = { position in
-                if state.pages[position / FileContent.pageSize] != nil { return true }
-                guard let i = state.base.index(containing: position) else { return false }
-                return state.base.extents[i].chunk != nil
-            }
-            let step = FileContent.pageSize
-            var position = offset
-            let wantData = whence == 3
-            guard whence == 3 || whence == 4 else { throw VFSError(.invalid) }
-            while position < state.size {
-                if isData(position) == wantData { return position }
-                position = (position / step + 1) * step
-            }
-            if wantData { throw VFSError(.noSuchOffset) }
-            return state.size
+        let (size, pages, base) = content.state.withLock { ($0.size, $0.pages.keys.sorted(), $0.base) }
+        guard offset >= 0, offset < size else { throw VFSError(.noSuchOffset) }
+        let page = FileContent.pageSize
+        // Data is a written page or a stored chunk; the rest reads as zeros. Both searches jump
+        // from run to run (adjacent holes are one extent), so a hole of a petabyte costs nothing.
+        func writtenPage(at position: Int64) -> Bool { pages.contains(position / page) }
+        func storedExtent(at position: Int64) -> (data: Bool, end: Int64)? {
+            guard let i = base.index(containing: position) else { return nil }
+            return (base.extents[i].chunk != nil, base.starts[i] + base.extents[i].length)
         }
+        var position = offset
+        if whence == seekHole {
+            while position < size {
+                if writtenPage(at: position) {
+                    position = (position / page + 1) * page
+                } else if let extent = storedExtent(at: position), extent.data {
+                    position = extent.end
+                } else {
+                    return position
+                }
+            }
+            return size
+        }
+        while position < size {
+            if writtenPage(at: position) { return position }
+            if let extent = storedExtent(at: position), extent.data { return position }
+            // In a hole: the next data is the next written page or the next stored extent.
+            let nextPage = pages.first { $0 * page > position }.map { $0 * page }
+            let nextExtent = storedExtent(at: position).map(\.end)
+            guard let next = [nextPage, nextExtent].compactMap({ $0 }).min() else { break }
+            position = next
+        }
+        throw VFSError(.noSuchOffset)
     }
 }
 

@@ -124,6 +124,38 @@ struct VolumeTests {
         try t.volume.release(h)
     }
 
+    @Test("SEEK_DATA and SEEK_HOLE jump over holes of hundreds of terabytes, saved or being written; a write inside such a hole saves at once",
+          .timeLimit(.minutes(1)))
+    func seekAcrossHugeHoles() throws {
+        let t = try TestVolume()
+        let (attributes, handle) = try t.volume.create(Array("holes".utf8), in: .root, mode: 0o644, flags: O_RDWR, caller: t.user)
+        let far: Int64 = 1 << 49, middle: Int64 = 1 << 48, page = FileContent.pageSize
+        try t.write(handle, [UInt8](repeating: 1, count: 4096))
+        try t.write(handle, [2], at: far)
+        try t.volume.release(handle)
+        let h = try t.volume.open(attributes.inode, flags: O_RDWR, caller: t.user)
+        try t.write(h, [3], at: middle)
+        let started = ContinuousClock.now
+        let dataAt = { (offset: Int64) in try t.volume.seek(h, offset: offset, whence: 3) }
+        let holeAt = { (offset: Int64) in try t.volume.seek(h, offset: offset, whence: 4) }
+        #expect(try dataAt(0) == 0)
+        #expect(try holeAt(0) == page)
+        #expect(try dataAt(page) == middle)
+        #expect(try holeAt(middle) == middle + page)
+        #expect(try dataAt(middle + page) == far)
+        #expect(try holeAt(far) == far + 1)
+        #expect(throws: VFSError.self) { try dataAt(far + 1) }
+        #expect(started.duration(to: .now) < .seconds(2), "seeking took \(started.duration(to: .now))")
+        // Saving chunks around the written byte, not the 256 TiB of hole after it.
+        try t.volume.release(h)
+        #expect(started.duration(to: .now) < .seconds(10), "saving took \(started.duration(to: .now))")
+        let r = try t.volume.open(attributes.inode, flags: O_RDONLY, caller: t.user)
+        #expect(try t.volume.read(r, at: middle - 2, count: 4) == [0, 0, 3, 0])
+        #expect(try t.volume.read(r, at: far - 1, count: 4) == [0, 2])
+        #expect(try t.volume.read(r, at: 4095, count: 2) == [1, 0])
+        try t.volume.release(r)
+    }
+
     @Test("truncate down in the middle of a chunk and back up reads zeros past the cut")
     func truncateAndExtend() throws {
         let t = try TestVolume()
