@@ -92,6 +92,23 @@ struct ContentLayout: Equatable, Sendable {
         self = rebuilt
     }
 
+    /// Makes `start..<end` a hole (past the end, nothing changes); both ends must be extent
+    /// boundaries or fall in holes.
+    mutating func punch(from start: Int64, to end: Int64) {
+        let end = min(end, size)
+        guard start < end else { return }
+        var rebuilt = self
+        rebuilt.truncate(to: start)
+        rebuilt.append(Extent(chunk: nil, length: end - rebuilt.size))
+        if let i = index(containing: end) {
+            let tail = starts[i] + extents[i].length - end
+            precondition(starts[i] == end || extents[i].chunk == nil, "punching inside a chunk")
+            rebuilt.append(starts[i] == end ? extents[i] : Extent(chunk: nil, length: tail))
+            for extent in extents[(i + 1)...] { rebuilt.append(extent) }
+        }
+        self = rebuilt
+    }
+
     /// Bytes that are not holes.
     var allocatedBytes: Int64 {
         extents.reduce(0) { $0 + ($1.chunk == nil ? 0 : $1.length) }

@@ -129,6 +129,45 @@ final class FileContent: Sendable {
         }
     }
 
+    /// fallocate's PUNCH_HOLE: `offset..<offset + length` (within the size) reads as zeros and
+    /// takes no space; the size stays.
+    func punchHole(at offset: Int64, length: Int64, author: UInt32, time: FileTime) throws {
+        try state.withLock { state in
+            let end = min(offset + length, state.size)
+            guard offset < end else { return }
+            // A stored chunk that either end cuts moves into pages, so the hole falls on boundaries.
+            for cut in [offset, end] {
+                guard let i = state.base.index(containing: cut), state.base.extents[i].chunk != nil,
+                      state.base.starts[i] < cut else { continue }
+                let chunkStart = state.base.starts[i], chunkEnd = chunkStart + state.base.extents[i].length
+                var page = chunkStart / Self.pageSize
+                while page * Self.pageSize < chunkEnd {
+                    if state.pages[page] == nil { state.pages[page] = try Self.loadPage(page, state: state, source: source) }
+                    page += 1
+                }
+                state.base.punch(from: chunkStart, to: chunkEnd)
+            }
+            state.base.punch(from: offset, to: end)
+            for index in Array(state.pages.keys) {
+                let pageStart = index * Self.pageSize, pageEnd = pageStart + Self.pageSize
+                guard pageEnd > offset, pageStart < end else { continue }
+                if pageStart >= offset && pageEnd <= end {
+                    state.pages[index] = nil
+                    continue
+                }
+                let from = Int(max(pageStart, offset) - pageStart), to = Int(min(pageEnd, end) - pageStart)
+                state.pages[index]!.withUnsafeMutableBytes { bytes in
+                    UnsafeMutableRawBufferPointer(rebasing: bytes[from..<to]).initializeMemory(as: UInt8.self, repeating: 0)
+                }
+            }
+            setModified(true, in: &state)
+            state.changes += 1
+            state.wrote = true
+            state.author = author
+            state.modificationTime = time
+        }
+    }
+
     /// A full page of the current content, from the stored layout (zeros past its end).
     private static func loadPage(_ page: Int64, state: State, source: ChunkSource) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Int(pageSize))

@@ -254,7 +254,7 @@ extension Volume {
 
     /// fallocate(2): allocation (which may grow the file) and punching holes.
     public func allocate(_ handle: UInt64, mode: Int32, offset: Int64, length: Int64, caller: Caller) throws {
-        let keepSize: Int32 = 0x01, punchHole: Int32 = 0x02
+        let keepSize: Int32 = 0x01, punchHole: Int32 = 0x02, zeroRange: Int32 = 0x10
         let file = try fileHandle(handle)
         guard let content = file.content, file.writable else { throw VFSError(.badHandle) }
         guard offset >= 0, length > 0 else { throw VFSError(.invalid) }
@@ -265,14 +265,11 @@ extension Volume {
         case keepSize:
             return
         case punchHole | keepSize:
-            let end = min(offset + length, content.size)
-            var position = offset
-            let zeros = [UInt8](repeating: 0, count: 1 << 20)
-            while position < end {
-                let n = Int(min(Int64(zeros.count), end - position))
-                try zeros.withUnsafeBytes { try content.write(UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: position, author: caller.uid, time: .now) }
-                position += Int64(n)
-                if content.dirtyBytes > options.maxDirtyBytesPerFile { try content.spill(chunker: source.chunker, source: source) }
+            try content.punchHole(at: offset, length: length, author: caller.uid, time: .now)
+        case zeroRange, zeroRange | keepSize:
+            try content.punchHole(at: offset, length: length, author: caller.uid, time: .now)
+            if mode & keepSize == 0 && offset + length > content.size {
+                try content.truncate(to: offset + length, author: caller.uid, time: .now)
             }
         default:
             throw VFSError(.notSupported)

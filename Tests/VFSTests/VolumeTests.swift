@@ -156,6 +156,41 @@ struct VolumeTests {
         try t.volume.release(r)
     }
 
+    @Test("fallocate PUNCH_HOLE: the range reads as zeros and takes no space, saved or not; a terabyte hole is punched at once",
+          .timeLimit(.minutes(1)))
+    func punchHoles() throws {
+        let t = try TestVolume()
+        let data = SecureRandom.bytes(900_000)
+        let inode = try t.create("p.bin", data)
+        let punchKeepSize: Int32 = 0x03
+        var h = try t.volume.open(inode, flags: O_RDWR, caller: t.user)
+        try t.write(h, [9, 9, 9], at: 700_000)
+        try t.volume.allocate(h, mode: punchKeepSize, offset: 100_001, length: 300_002, caller: t.user)
+        try t.volume.allocate(h, mode: punchKeepSize, offset: 699_999, length: 2, caller: t.user)
+        var expected = data
+        expected.replaceSubrange(700_000..<700_003, with: [9, 9, 9])
+        expected.replaceSubrange(100_001..<400_003, with: [UInt8](repeating: 0, count: 300_002))
+        expected.replaceSubrange(699_999..<700_001, with: [0, 0])
+        #expect(try t.volume.read(h, at: 0, count: 1_000_000) == expected)
+        #expect(try t.volume.seek(h, offset: 200_000, whence: 3) >= 300_000, "the middle of the hole reads as data")
+        try t.volume.release(h)
+        #expect(try t.contents(inode) == expected)
+        let blocks = try t.volume.attributes(of: inode).blocks
+        #expect(blocks * 512 < 750_000, "\(blocks) blocks after punching 300 KB out of 900 KB (at most a page of zeros stored on either side)")
+
+        let far: Int64 = 1 << 40
+        h = try t.volume.open(inode, flags: O_RDWR, caller: t.user)
+        try t.write(h, [7], at: far)
+        try t.volume.release(h)
+        h = try t.volume.open(inode, flags: O_RDWR, caller: t.user)
+        try t.volume.allocate(h, mode: punchKeepSize, offset: 0, length: far, caller: t.user)
+        #expect(try t.volume.read(h, at: 0, count: 16) == [UInt8](repeating: 0, count: 16))
+        #expect(try t.volume.read(h, at: far - 1, count: 4) == [0, 7])
+        #expect(try t.volume.attributes(of: inode).size == far + 1)
+        try t.volume.release(h)
+        #expect(try t.volume.attributes(of: inode).blocks < 1024)
+    }
+
     @Test("truncate down in the middle of a chunk and back up reads zeros past the cut")
     func truncateAndExtend() throws {
         let t = try TestVolume()
