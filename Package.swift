@@ -31,9 +31,9 @@ let package = Package(
         .target(name: "CryptoCore", dependencies: ["CLibCrypto", "CArgon2"]),
         // Chunking, compression, encryption and pack files.
         .target(name: "BlobStorage", dependencies: ["NexusTypes", "CryptoCore", "CZstd"]),
-        // The SQLite catalog: chunk index, namespace, versions, journal capture.
+        // The SQLite catalog: chunk index, namespace, versions, audit log, journal capture.
         .target(name: "CatalogStore", dependencies: [
-            "NexusTypes", "CSQLiteSession", .product(name: "GRDB", package: "GRDB.swift"),
+            "NexusTypes", "CryptoCore", "CSQLiteSession", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Reading and writing local directory trees with byte-exact names and metadata.
         .target(name: "LocalTree", dependencies: ["NexusTypes", "CLinux"]),
@@ -44,7 +44,7 @@ let package = Package(
         ]),
         // POSIX semantics over a repository: inodes, handles, content editing, group commits.
         .target(name: "VFS", dependencies: [
-            "NexusTypes", "CatalogStore", "BlobStorage", "RepositoryCore",
+            "NexusTypes", "CatalogStore", "BlobStorage", "RepositoryCore", "CryptoCore",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // A generic Swift binding of libfuse3's low-level API; knows nothing of nexusfs.
@@ -52,17 +52,20 @@ let package = Package(
         // FUSE operations onto the VFS, errno mapping in one file.
         .target(name: "FUSEFrontend", dependencies: ["FUSELowLevel", "VFS", "NexusTypes"]),
         .executableTarget(name: "nexusfs", dependencies: [
-            "NexusTypes", "RepositoryCore", "VFS", "FUSEFrontend", "FUSELowLevel",
+            "NexusTypes", "CatalogStore", "RepositoryCore", "VFS", "FUSEFrontend", "FUSELowLevel", "CLinux",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore"]),
         .testTarget(name: "BlobStorageTests", dependencies: ["BlobStorage", "CryptoCore", "NexusTypes"]),
-        .testTarget(name: "CatalogStoreTests", dependencies: ["CatalogStore", "NexusTypes"]),
+        .testTarget(name: "CatalogStoreTests", dependencies: [
+            "CatalogStore", "CryptoCore", "NexusTypes", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "LocalTreeTests", dependencies: ["LocalTree", "NexusTypes"]),
         .testTarget(name: "RepositoryCoreTests", dependencies: [
             "RepositoryCore", "BlobStorage", "CatalogStore", "CryptoCore", "NexusTypes",
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "FUSELowLevelTests", dependencies: ["FUSELowLevel", "CLinux"]),
         .testTarget(name: "VFSTests", dependencies: ["VFS", "RepositoryCore", "CatalogStore", "CryptoCore", "NexusTypes"]),

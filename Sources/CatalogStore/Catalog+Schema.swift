@@ -3,7 +3,7 @@ import GRDB
 extension Catalog {
     /// Tables whose changes are journaled into the blob store. The chunk index
     /// (`packs`, `chunks`) is not: it is rebuilt from the packs themselves.
-    static let journaledTables = ["counters", "nodes", "entries", "xattrs", "versions", "manifests"]
+    static let journaledTables = ["counters", "nodes", "entries", "xattrs", "versions", "manifests", "audit", "comments"]
 
     static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -74,6 +74,32 @@ extension Catalog {
                     size INTEGER NOT NULL,
                     chunks BLOB NOT NULL
                 ) WITHOUT ROWID;
+                """)
+        }
+        // Runs on every open, so a catalog written before the audit log gains its tables
+        // there; a checkpoint image restored by recover is migrated the same way.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY NOT NULL,
+                    time INTEGER NOT NULL,
+                    uid INTEGER NOT NULL,
+                    action TEXT NOT NULL,
+                    inode INTEGER,
+                    path BLOB NOT NULL,
+                    before TEXT,
+                    after TEXT,
+                    outcome TEXT NOT NULL,
+                    hash BLOB NOT NULL
+                );
+                CREATE TABLE comments (
+                    id INTEGER PRIMARY KEY NOT NULL,
+                    ino INTEGER NOT NULL,
+                    time INTEGER NOT NULL,
+                    uid INTEGER NOT NULL,
+                    text TEXT NOT NULL
+                );
+                CREATE INDEX comments_by_ino ON comments(ino);
                 """)
         }
         return migrator

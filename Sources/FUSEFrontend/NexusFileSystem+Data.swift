@@ -96,7 +96,7 @@ extension NexusFileSystem {
     }
 
     public func getxattr(_ ctx: FUSERequestContext, ino: UInt64, name: [UInt8]) throws -> [UInt8] {
-        try mappingErrors { try volume.xattr(name, of: InodeNumber(ino)) }
+        try mappingErrors { try volume.xattr(name, of: InodeNumber(ino), caller: Self.caller(ctx)) }
     }
 
     public func listxattr(_ ctx: FUSERequestContext, ino: UInt64) throws -> [[UInt8]] {

@@ -23,6 +23,10 @@ public final class NexusFileSystem: FUSEFileSystem {
         connection.dropCapability(.handleKillpriv)
         // No writeback cache: every write reaches the volume, which keeps O_APPEND and sizes exact.
         connection.dropCapability(.writebackCache)
+        // The kernel checks ACLs (cached, dropped when the volume says so); the volume keeps them
+        // and applies the umask or the folder's default ACL to what is created.
+        _ = connection.wantCapability(.posixACL)
+        _ = connection.wantCapability(.dontMask)
         _ = connection.wantCapability(.parallelDirops)
         _ = connection.wantCapability(.cacheSymlinks)
     }
@@ -30,7 +34,7 @@ public final class NexusFileSystem: FUSEFileSystem {
     public func destroy() {}
 
     static func caller(_ ctx: FUSERequestContext) -> Caller {
-        Caller(uid: ctx.uid, gid: ctx.gid, pid: ctx.pid)
+        Caller(uid: ctx.uid, gid: ctx.gid, pid: ctx.pid, umask: ctx.umask, supplementaryGroups: ctx.supplementaryGroups)
     }
 
     static func time(_ t: FileTime) -> FUSETimespec {
@@ -43,8 +47,15 @@ public final class NexusFileSystem: FUSEFileSystem {
                        mtime: time(a.modificationTime), ctime: time(a.changeTime))
     }
 
+    /// The `.versions` view takes its permissions from the current document: the kernel must
+    /// ask again each time rather than cache what it was.
+    static func timeout(for inode: InodeNumber) -> Double {
+        Volume.isVersionsView(inode) ? 0 : timeout
+    }
+
     static func entry(_ a: Attributes) -> FUSEEntry {
-        FUSEEntry(ino: a.inode.rawValue, attributes: attributes(a), attributeTimeout: timeout, entryTimeout: timeout)
+        FUSEEntry(ino: a.inode.rawValue, attributes: attributes(a), attributeTimeout: timeout(for: a.inode),
+                  entryTimeout: timeout(for: a.inode))
     }
 
     // MARK: Names
@@ -58,7 +69,7 @@ public final class NexusFileSystem: FUSEFileSystem {
     }
 
     public func getattr(_ ctx: FUSERequestContext, ino: UInt64, handle: UInt64?) throws -> (FUSEAttributes, timeout: Double) {
-        try mappingErrors { (Self.attributes(try volume.attributes(of: InodeNumber(ino))), Self.timeout) }
+        try mappingErrors { (Self.attributes(try volume.attributes(of: InodeNumber(ino))), Self.timeout(for: InodeNumber(ino))) }
     }
 
     public func setattr(_ ctx: FUSERequestContext, ino: UInt64, _ changes: FUSESetAttributes) throws -> (FUSEAttributes, timeout: Double) {

@@ -14,6 +14,8 @@ public struct PruneReport: Sendable, Codable {
     public var dryRun: Bool
     public var removed: [Removal] = []
     public var keptVersions = 0
+    /// Documents under legal hold, every version of which was kept.
+    public var held: [String] = []
     public var packsDeleted = 0
     public var packsRewritten = 0
     public var storedBytesBefore: Int64 = 0
@@ -23,6 +25,8 @@ public struct PruneReport: Sendable, Codable {
 extension Repository {
     /// Packs whose dead bytes exceed this share are rewritten with only their live blobs.
     static let repackThreshold = 0.2
+    /// The attribute that puts a document under legal hold.
+    static let holdAttribute = Array("user.nexus.hold".utf8)
 
     /// Forgets versions the policy does not keep, then removes what nothing refers to:
     /// manifests, blobs, whole packs, and rewrites packs that are mostly garbage.
@@ -53,8 +57,14 @@ extension Repository {
             for (document, versions) in try reader.allVersions().sorted(by: { $0.key < $1.key }) {
                 let node = try reader.node(ofDocument: document)
                 let current = try node.flatMap { try reader.node($0)?.manifest }
-                let keep = policy.kept(versions, current: current)
                 let name = try node.flatMap { try reader.path(of: $0)?.description } ?? "deleted document \(document)"
+                // A legal hold keeps every version, whatever the policy says.
+                if let node, try reader.xattr(Self.holdAttribute, of: node) != nil {
+                    report.held.append(name)
+                    report.keptVersions += versions.count
+                    continue
+                }
+                let keep = policy.kept(versions, current: current)
                 for version in versions where !keep.contains(version.number) {
                     forget.append((document, version.number))
                     report.removed.append(.init(document: name, version: version.number.rawValue))

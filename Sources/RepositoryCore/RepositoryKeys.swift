@@ -9,6 +9,8 @@ struct RepositoryKeys: Sendable {
     let blobKeys: BlobKeys
     let config: SymmetricKey
     let gear: GearTable
+    /// The HMAC key of the audit log's hash chain.
+    let audit: SymmetricKey
 
     init(master: SymmetricKey, repositoryID: String) throws {
         let salt = Array(repositoryID.utf8)
@@ -18,5 +20,6 @@ struct RepositoryKeys: Sendable {
         blobKeys = BlobKeys(data: try derive("nexusfs data v1"), blobID: try derive("nexusfs blob-id v1"))
         config = try derive("nexusfs config v1")
         gear = GearTable(bytes: try derive("nexusfs gear v1", 2048).bytes)!
+        audit = try derive("nexusfs audit v1")
     }
 }

@@ -24,11 +24,24 @@ public struct Caller: Sendable {
     public var uid: UInt32
     public var gid: UInt32
     public var pid: Int32
+    /// Applied to created nodes when their folder has no default ACL.
+    public var umask: UInt32
+    private let supplementaryGroups: @Sendable () -> [UInt32]?
 
-    public init(uid: UInt32, gid: UInt32, pid: Int32 = 0) {
+    public init(uid: UInt32, gid: UInt32, pid: Int32 = 0, umask: UInt32 = 0o022,
+                supplementaryGroups: @escaping @Sendable () -> [UInt32]? = { nil }) {
         self.uid = uid
         self.gid = gid
         self.pid = pid
+        self.umask = umask
+        self.supplementaryGroups = supplementaryGroups
+    }
+
+    /// The primary and supplementary groups (read from /proc, so only when a check needs them).
+    public var groups: [UInt32] {
+        var groups = supplementaryGroups() ?? []
+        if !groups.contains(gid) { groups.append(gid) }
+        return groups
     }
 
     public static let root = Caller(uid: 0, gid: 0)

@@ -77,3 +77,8 @@ enum VersionsView {
         return (Array(name[..<dot]), Array(name[(dot + 1)...]))
     }
 }
+
+extension Volume {
+    /// Whether an inode number belongs to the `.versions` view.
+    public static func isVersionsView(_ inode: InodeNumber) -> Bool { VersionsView.isVirtual(inode) }
+}

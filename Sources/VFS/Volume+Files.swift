@@ -6,9 +6,13 @@ extension Volume {
     /// Opens a file; regular files share one content object per inode.
     public func open(_ inode: InodeNumber, flags: Int32, caller: Caller) throws -> UInt64 {
         if let view = VersionsView.node(inode) { return try openVersion(view, flags: flags) }
-        let node = try read { try self.node(inode, in: $0) }
         let access = flags & O_ACCMODE
         let writable = access == O_WRONLY || access == O_RDWR
+        let node = try read { reader in
+            let node = try self.node(inode, in: reader)
+            if writable { try self.guardChange(.content, of: node, caller: caller, in: reader) }
+            return node
+        }
         if writable && options.readOnly { throw VFSError(.readOnly) }
         if node.kind == .directory && writable { throw VFSError(.isDirectory) }
         // The stored content is read without the table lock (see Volume's lock order); when a
@@ -206,6 +210,7 @@ extension Volume {
             let node = try read { try self.node(inode, in: $0) }
             guard node.kind == .regular else { throw node.kind == .directory ? VFSError(.isDirectory) : VFSError(.invalid) }
             if options.readOnly { throw VFSError(.readOnly) }
+            try read { try self.guardChange(.content, of: node, caller: caller, in: $0) }
             // Through the content object, which an open file shares; a file nobody has open
             // is saved at once, an open one when its writer closes it.
             let own = try open(inode, flags: O_RDWR, caller: caller)
@@ -227,9 +232,27 @@ extension Volume {
         let stageChanges = {
             try self.stage { w -> NodeRecord in
                 var node = try self.node(inode, in: w.reader)
-                if let mode = changes.mode { node.permissions = mode & 0o7777 }
+                let before = node
+                if let mode = changes.mode {
+                    node.permissions = mode & 0o7777
+                    // chmod sets the ACL's owner, group class (its mask) and other entries.
+                    if try w.reader.xattr(PosixACL.accessName, of: inode) != nil {
+                        try self.store(accessACL: try self.accessACL(of: before, in: w.reader).applying(mode: mode), on: &node, in: w)
+                        node.permissions = mode & 0o7777
+                    }
+                }
                 if let uid = changes.uid { node.uid = uid }
                 if let gid = changes.gid { node.gid = gid }
+                if node.permissions != before.permissions {
+                    try self.audit("chmod", caller: caller, node: node, before: Self.modeText(before), after: Self.modeText(node), in: w)
+                }
+                if node.uid != before.uid || node.gid != before.gid {
+                    try self.audit("chown", caller: caller, node: node, before: "\(before.uid):\(before.gid)",
+                                   after: "\(node.uid):\(node.gid)", in: w)
+                }
+                if changes.size != nil {
+                    try self.audit("truncate", caller: caller, node: node, after: "size \(changes.size ?? 0)", in: w)
+                }
                 if let atime = changes.accessTime { node.accessTime = atime.resolved(now) }
                 if let mtime = changes.modificationTime { node.modificationTime = mtime.resolved(now) }
                 node.changeTime = now

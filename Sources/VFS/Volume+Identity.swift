@@ -26,6 +26,8 @@ extension Volume {
         try w.insertVersion(VersionRecord(
             document: document, number: number, time: now, author: author,
             size: node.size, sha256: nil, summary: summary.map { String(decoding: $0, as: UTF8.self) }, manifest: manifest))
+        try audit("save", caller: Caller(uid: author, gid: 0), node: node, before: latest.map { "version \($0.number.rawValue)" },
+                  after: "version \(number.rawValue), \(node.size) bytes", in: w)
     }
 
     /// Whether the inode's content has writes not yet saved (its save will record the version).
@@ -41,11 +43,28 @@ extension Volume {
         if let holder = try w.reader.node(ofDocument: document), holder != node.inode, var other = try w.reader.node(holder) {
             other.document = try w.allocateDocument()
             try w.updateNode(other)
+            // The status, lock and hold are the document's: the old file (vim's backup) is free to go.
+            for name in [XattrName.status, XattrName.lock, XattrName.hold, XattrName.lockHolder] {
+                try w.removeXattr(name, from: holder)
+            }
         }
         node.document = document
-        let own = Set(try w.reader.xattrs(of: node.inode).map(\.name))
-        for attribute in xattrs where !own.contains(attribute.name) && Self.isStored(attribute.name) {
-            try w.setXattr(attribute.name, to: attribute.value, on: node.inode)
+        let own = try w.reader.xattrs(of: node.inode).map(\.name)
+        // Who may do what is the document's, not what the new file was created with.
+        for name in own where Self.isIdentity(name) && !xattrs.contains(where: { $0.name == name }) {
+            try w.removeXattr(name, from: node.inode)
+        }
+        for attribute in xattrs {
+            if attribute.name == Self.ownerAttribute {
+                let fields = String(decoding: attribute.value, as: UTF8.self).split(separator: " ").compactMap { UInt32($0) }
+                guard fields.count == 3 else { continue }
+                node.uid = fields[0]
+                node.gid = fields[1]
+                // Never setuid or setgid bits over content someone else wrote.
+                node.permissions = fields[2] & 0o1777
+            } else if Self.isIdentity(attribute.name) || (!own.contains(attribute.name) && Self.isStored(attribute.name)) {
+                try w.setXattr(attribute.name, to: attribute.value, on: node.inode)
+            }
         }
         // The history of a temporary file goes with it, unless another name still holds it.
         if let abandoned, abandoned != document {
@@ -61,9 +80,25 @@ extension Volume {
     func rememberDeparture(of node: NodeRecord, name: FileName, in folder: InodeNumber, w: CatalogWriter) throws {
         guard node.kind == .regular, let document = node.document, !SavePatterns.isTransient(name.bytes),
               try w.reader.latestVersion(of: document) != nil else { return }
-        let xattrs = try w.reader.xattrs(of: node.inode)
+        let xattrs = try identity(of: node, in: w.reader)
         recentNames.withLock { $0.remember(document, xattrs: xattrs, as: name.bytes, in: folder) }
     }
+
+    /// Whether renaming `source` over `replaced` is a save of that document (its next version).
+    func continuesDocument(_ source: NodeRecord, from name: FileName, to newName: FileName, replacing replaced: NodeRecord,
+                           in reader: CatalogReader) throws -> Bool {
+        guard source.kind == .regular, replaced.kind == .regular, replaced.document != nil,
+              !SavePatterns.isTransient(newName.bytes) else { return false }
+        return try SavePatterns.isTransient(name.bytes) || reader.versions(of: source.document ?? -1).count <= 1
+    }
+
+    /// What a document's next holder takes over: its attributes (the ACLs and markers among them)
+    /// and, as the pseudo-attribute `nexus.owner`, its owner, group and permission bits.
+    func identity(of node: NodeRecord, in reader: CatalogReader) throws -> [(name: [UInt8], value: [UInt8])] {
+        try reader.xattrs(of: node.inode) + [(Self.ownerAttribute, Array("\(node.uid) \(node.gid) \(node.permissions)".utf8))]
+    }
+
+    static let ownerAttribute = Array("nexus.owner".utf8)
 
     /// Applied to a regular file after it was renamed to `newName` (over `replaced`, if any).
     func renamedFile(_ source: inout NodeRecord, from name: FileName, in parent: InodeNumber, to newName: FileName,
@@ -76,11 +111,11 @@ extension Volume {
             if !wasTransient { try rememberDeparture(of: source, name: name, in: parent, w: w) }
             return
         }
-        if let replaced, replaced.kind == .regular, let document = replaced.document,
-           try wasTransient || w.reader.versions(of: source.document ?? -1).count <= 1 {
+        if let replaced, let document = replaced.document,
+           try continuesDocument(source, from: name, to: newName, replacing: replaced, in: w.reader) {
             // A new or temporary file renamed over the document: the save, and the document goes
             // on. A document with a history of its own moved over another keeps its own.
-            let xattrs = try w.reader.xattrs(of: replaced.inode)
+            let xattrs = try identity(of: replaced, in: w.reader)
             try adopt(document, xattrs: xattrs, into: &source, in: w)
         } else if wasTransient, let (document, xattrs) = recentNames.withLock({ $0.adopt(newName.bytes, in: newParent) }) {
             try adopt(document, xattrs: xattrs, into: &source, in: w)

@@ -24,12 +24,16 @@ extension Volume {
             if kind == .regular { node.document = try w.allocateDocument() }
             try w.insertNode(node)
             try w.insertEntry(EntryRecord(parent: parent, name: name, inode: inode))
+            try inheritPermissions(into: &node, from: folder, mode: mode, caller: caller, in: w)
+            try w.updateNode(node)
             // Deleted or renamed to a backup name a moment ago: the new file continues that history.
             if kind == .regular, !SavePatterns.isTransient(name.bytes),
                let (document, xattrs) = recentNames.withLock({ $0.adopt(name.bytes, in: parent) }) {
                 try adopt(document, xattrs: xattrs, into: &node, in: w)
                 try w.updateNode(node)
             }
+            try audit(kind == .directory ? "mkdir" : kind == .symlink ? "symlink" : "create", caller: caller, node: node,
+                      after: Self.modeText(node), in: w)
             if kind == .directory { folder.linkCount += 1 }
             folder.modificationTime = now
             folder.changeTime = now
@@ -71,6 +75,8 @@ extension Volume {
             guard let inode = try w.reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }
             var node = try self.node(inode, in: w.reader)
             guard node.kind != .directory else { throw VFSError(.isDirectory) }
+            try guardChange(.unlink, of: node, caller: caller, in: w.reader)
+            try audit("delete", caller: caller, node: node, in: w)
             try w.removeEntry(named: name, in: parent)
             node.linkCount -= 1
             node.changeTime = now
@@ -91,6 +97,7 @@ extension Volume {
             var node = try self.node(inode, in: w.reader)
             guard node.kind == .directory else { throw VFSError(.notDirectory) }
             guard try !w.reader.hasEntries(inode) else { throw VFSError(.notEmpty) }
+            try audit("rmdir", caller: caller, node: node, in: w)
             try w.removeEntry(named: name, in: parent)
             node.linkCount = 0
             node.changeTime = now
@@ -113,6 +120,7 @@ extension Volume {
             guard folder.kind == .directory else { throw VFSError(.notDirectory) }
             guard try w.reader.entry(named: name, in: parent) == nil else { throw VFSError(.exists) }
             try w.insertEntry(EntryRecord(parent: parent, name: name, inode: inode))
+            try audit("link", caller: caller, node: node, path: try w.reader.path(of: parent).map { $0.appending(name) }, in: w)
             node.linkCount += 1
             node.changeTime = now
             try w.updateNode(node)
@@ -130,5 +138,9 @@ extension Volume {
         node.changeTime = time
         node.linkCount = UInt32(Int(node.linkCount) + linkDelta)
         try w.updateNode(node)
+    }
+
+    static func modeText(_ node: NodeRecord) -> String {
+        "mode " + String(node.permissions, radix: 8)
     }
 }

@@ -14,7 +14,7 @@ extension Volume {
         let name = try Self.name(name)
         let newName = try Self.creatableName(newName)
         let now = FileTime.now
-        try stage { w in
+        let moved = try stage { w -> InodeNumber? in
             guard let source = try w.reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }
             var sourceNode = try self.node(source, in: w.reader)
             guard try self.node(newParent, in: w.reader).kind == .directory else { throw VFSError(.notDirectory) }
@@ -25,6 +25,10 @@ extension Volume {
                 guard let target else { throw VFSError(.notFound) }
                 var targetNode = try self.node(target, in: w.reader)
                 if targetNode.kind == .directory { try refuseMoveIntoItself(target, to: parent, in: w) }
+                try guardChange(.rename, of: sourceNode, caller: caller, in: w.reader)
+                try guardChange(.rename, of: targetNode, caller: caller, in: w.reader)
+                try audit("exchange", caller: caller, node: sourceNode,
+                          after: try w.reader.path(of: newParent).map { "\($0.appending(newName))" }, in: w)
                 try w.removeEntry(named: name, in: parent)
                 try w.removeEntry(named: newName, in: newParent)
                 try w.insertEntry(EntryRecord(parent: parent, name: name, inode: target))
@@ -40,15 +44,17 @@ extension Volume {
                 targetNode.changeTime = now
                 try w.updateNode(sourceNode)
                 try w.updateNode(targetNode)
-                return
+                return nil
             }
 
             var removedFolder = false
             var replaced: NodeRecord?
             if let target {
-                if target == source { return }
+                if target == source { return nil }
                 if flags.contains(.noReplace) { throw VFSError(.exists) }
                 var targetNode = try self.node(target, in: w.reader)
+                let continues = try self.continuesDocument(sourceNode, from: name, to: newName, replacing: targetNode, in: w.reader)
+                try guardChange(continues ? .save : .replace, of: targetNode, caller: caller, in: w.reader)
                 if sourceNode.kind == .directory {
                     guard targetNode.kind == .directory else { throw VFSError(.notDirectory) }
                     guard try !w.reader.hasEntries(target) else { throw VFSError(.notEmpty) }
@@ -63,8 +69,12 @@ extension Volume {
                 try w.updateNode(targetNode)
                 replaced = targetNode
             }
+            try guardChange(.rename, of: sourceNode, caller: caller, in: w.reader)
+            let before = try w.reader.path(of: source)
             try w.removeEntry(named: name, in: parent)
             try w.insertEntry(EntryRecord(parent: newParent, name: newName, inode: source))
+            try audit("rename", caller: caller, node: sourceNode, before: before.map { "\($0)" },
+                      after: try w.reader.path(of: source).map { "\($0)" }, in: w)
             let movesFolder = sourceNode.kind == .directory && parent != newParent
             if parent != newParent {
                 try touch(parent, in: w, time: now, linkDelta: movesFolder ? -1 : 0)
@@ -74,7 +84,10 @@ extension Volume {
             try w.updateNode(sourceNode)
             try renamedFile(&sourceNode, from: name, in: parent, to: newName, in: newParent, replacing: replaced,
                             caller: caller, w: w)
+            return sourceNode.kind == .regular ? source : nil
         }
+        // A save renamed over a document took its owner and permissions: the kernel cached the temporary file's.
+        if let moved { invalidate([moved]) }
     }
 
     /// EINVAL when `folder` would move into itself or below itself.

@@ -42,13 +42,14 @@ extension Volume {
         case .folder(let dir):
             let folder = try node(dir, in: reader)
             guard folder.kind == .directory else { throw VFSError(.notFound) }
-            return Attributes(inode: inode, mode: NodeKind.directory.rawValue | 0o555, linkCount: 2, uid: folder.uid,
+            return Attributes(inode: inode, mode: NodeKind.directory.rawValue | folder.permissions & 0o555, linkCount: 2, uid: folder.uid,
                               gid: folder.gid, rdev: 0, size: 0, blocks: 0, accessTime: folder.accessTime,
                               modificationTime: folder.modificationTime, changeTime: folder.changeTime)
         case .document(let document):
             guard let current = try reader.node(ofDocument: document).flatMap({ try reader.node($0) }),
                   let latest = try reader.latestVersion(of: document) else { throw VFSError(.notFound) }
-            return Attributes(inode: inode, mode: NodeKind.directory.rawValue | 0o555, linkCount: 2, uid: current.uid,
+            return Attributes(inode: inode, mode: NodeKind.directory.rawValue | Self.searchable(current.permissions & 0o444),
+                              linkCount: 2, uid: current.uid,
                               gid: current.gid, rdev: 0, size: 0, blocks: 0, accessTime: latest.time,
                               modificationTime: latest.time, changeTime: latest.time)
         case .version(let document, let number):
@@ -57,9 +58,32 @@ extension Volume {
                 throw VFSError(.notFound)
             }
             return Attributes(inode: inode, mode: NodeKind.regular.rawValue | (current.permissions & 0o444), linkCount: 1,
-                              uid: version.author, gid: current.gid, rdev: 0, size: version.size,
+                              uid: current.uid, gid: current.gid, rdev: 0, size: version.size,
                               blocks: (version.size + 511) / 512, accessTime: version.time,
                               modificationTime: version.time, changeTime: version.time)
+        }
+    }
+
+    /// r-x for each class that may read.
+    static func searchable(_ readBits: UInt32) -> UInt32 { readBits | readBits >> 2 }
+
+    /// The access list of a view node: the folder's or the document's current one, read-only
+    /// (so history is never more open than the document is now).
+    func versionsACL(_ view: VersionsView.Node, in reader: CatalogReader) throws -> PosixACL? {
+        let source: NodeRecord
+        switch view {
+        case .folder(let dir):
+            source = try node(dir, in: reader)
+        case .document(let document), .version(let document, _):
+            guard let inode = try reader.node(ofDocument: document) else { throw VFSError(.notFound) }
+            source = try node(inode, in: reader)
+        }
+        guard try reader.xattr(PosixACL.accessName, of: source.inode) != nil else { return nil }
+        let acl = try accessACL(of: source, in: reader)
+        switch view {
+        case .folder: return acl.mapping { $0 & 5 }
+        case .document: return acl.mapping { $0 & 4 == 0 ? 0 : 5 }
+        case .version: return acl.mapping { $0 & 4 }
         }
     }
 

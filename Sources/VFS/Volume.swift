@@ -24,6 +24,10 @@ public final class Volume: Sendable {
     let recentNames = Mutex(RecentNames())
     /// Bytes that are not holes, per stored content, for st_blocks.
     let allocated = Mutex([ManifestID: Int64]())
+    /// SHA-256 per stored content, for `user.nexus.sha256`.
+    let digests = Mutex([ManifestID: String]())
+    /// Tells the kernel about permission changes it did not make (set by the FUSE frontend).
+    let invalidationHandler = Mutex<(@Sendable ([InodeNumber]) -> Void)?>(nil)
     let stopping = Mutex(false)
     /// When the oldest change that is staged but not committed was staged: it must be durable
     /// within the commit interval from then.

@@ -84,6 +84,11 @@ struct MountCommand: ParsableCommand {
             try? volume.shutdown()
             throw error
         }
+        // Permission changes the kernel did not make (grants, saves that keep a document's
+        // permissions) must not leave it checking against cached ones.
+        volume.onInvalidation { [weak session] inodes in
+            for inode in inodes { session?.invalidateInode(inode.rawValue, offset: -1) }
+        }
         volume.startCommitting()
         readiness?.succeed()
         var failure: (any Error)?

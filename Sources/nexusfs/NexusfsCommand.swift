@@ -11,7 +11,8 @@ struct NexusfsCommand: ParsableCommand {
         subcommands: [
             InitCommand.self, MountCommand.self, UmountCommand.self, LogCommand.self, RestoreCommand.self, PruneCommand.self,
             KeyCommand.self, ImportCommand.self, ExportCommand.self, CheckCommand.self,
-            StatsCommand.self, RecoverCommand.self,
+            StatsCommand.self, RecoverCommand.self, AuditCommand.self,
+            GrantCommand.self, RevokeCommand.self, AccessCommand.self, CommentCommand.self, CommentsCommand.self,
         ])
 
     /// Parses and runs like ArgumentParser's own `main`, but exits with the documented

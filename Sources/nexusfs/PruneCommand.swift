@@ -53,6 +53,7 @@ struct PruneCommand: ParsableCommand {
             for removal in report.removed {
                 print("\(dryRun ? "would remove" : "removed") \(removal.document) version \(removal.version)")
             }
+            for held in report.held { print("kept every version of \(held): under legal hold") }
             print("\(report.removed.count) versions \(dryRun ? "would be " : "")removed, \(report.keptVersions) kept")
             if !dryRun {
                 print("\(report.packsDeleted) packs deleted, \(report.packsRewritten) rewritten; stored "

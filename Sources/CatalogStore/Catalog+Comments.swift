@@ -1,0 +1,26 @@
+import Foundation
+import GRDB
+import NexusTypes
+
+extension CatalogWriter {
+    /// Adds a comment on `inode` and returns it with its id.
+    @discardableResult
+    public func addComment(inode: InodeNumber, uid: UInt32, time: FileTime, text: String) throws -> CommentRecord {
+        try db.cachedStatement(sql: "INSERT INTO comments(ino, time, uid, text) VALUES (?, ?, ?, ?)").execute(
+            arguments: [Int64(bitPattern: inode.rawValue), time.totalNanoseconds, Int64(uid), text])
+        return CommentRecord(id: db.lastInsertedRowID, inode: inode, time: time, uid: uid, text: text)
+    }
+}
+
+extension CatalogReader {
+    /// The comments on `inode`, oldest first; those of a deleted node are kept and still listed.
+    public func comments(of inode: InodeNumber) throws -> [CommentRecord] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM comments WHERE ino = ? ORDER BY id"),
+                         arguments: [Int64(bitPattern: inode.rawValue)]).map { row in
+            let uid = try row.decode(Int64.self, forColumn: "uid")
+            return CommentRecord(id: try row.decode(forColumn: "id"), inode: inode,
+                                 time: FileTime(totalNanoseconds: try row.decode(forColumn: "time")),
+                                 uid: UInt32(truncatingIfNeeded: uid), text: try row.decode(forColumn: "text"))
+        }
+    }
+}

@@ -1,0 +1,214 @@
+import CatalogStore
+import CryptoCore
+import Foundation
+import Glibc
+import NexusTypes
+
+/// What status, lock and legal hold refuse (docs/metadata.md), the comments of a document, and
+/// the audit trail every change leaves.
+extension Volume {
+    enum Change {
+        /// Writing or truncating the content (opening for write is one).
+        case content
+        /// Moving the node under another name.
+        case rename
+        /// Removing a name of it.
+        case unlink
+        /// Another file renamed over it without continuing it.
+        case replace
+        /// A save renamed over it that continues it as its next version.
+        case save
+    }
+
+    /// Refuses a change the document's status, lock or hold does not allow, and audits the refusal.
+    func guardChange(_ change: Change, of node: NodeRecord, caller: Caller, in reader: CatalogReader) throws {
+        guard node.kind == .regular else { return }
+        let refusal: VFSError? = try {
+            if change == .unlink || change == .replace, try reader.xattr(XattrName.hold, of: node.inode) != nil {
+                return VFSError(.notPermitted, "the document is under legal hold")
+            }
+            if let holder = try lockHolder(of: node.inode, in: reader), holder != caller.uid {
+                return VFSError(.permissionDenied, "the document is locked by \(UserNames.name(ofUser: holder))")
+            }
+            // A temporary file with the status already set (rsync restoring one) still moves into place.
+            let movesInFlight = try change == .rename && isInFlight(node, in: reader)
+            if let status = try reader.xattr(XattrName.status, of: node.inode).map(Self.printable),
+               status == "approved" || status == "archived", !movesInFlight {
+                return VFSError(.permissionDenied, "the document is \(status); an admin returns it to draft")
+            }
+            return nil
+        }()
+        guard let refusal else { return }
+        auditRefusal("\(change)", caller: caller, inode: node.inode, reason: refusal.message)
+        throw refusal
+    }
+
+    /// A file whose every name is a temporary one: a save on its way to its document.
+    private func isInFlight(_ node: NodeRecord, in reader: CatalogReader) throws -> Bool {
+        let names = try reader.names(of: node.inode)
+        return !names.isEmpty && names.allSatisfy { SavePatterns.isTransient($0.name.bytes) }
+    }
+
+    // MARK: Comments
+
+    public func addComment(_ text: String, on inode: InodeNumber, caller: Caller) throws {
+        let text = Self.printable(Array(text.utf8))
+        guard !text.isEmpty else { throw VFSError(.invalid, "an empty comment") }
+        try Self.refuseVirtual(inode)
+        do {
+            try stage { w in
+                let node = try self.node(inode, in: w.reader)
+                try self.require(.comment, of: caller, on: node, in: w.reader, "commenting")
+                _ = try w.addComment(inode: inode, uid: caller.uid, time: .now, text: text)
+                try self.audit("comment", caller: caller, node: node, after: text, in: w)
+            }
+        } catch let error as VFSError where error.code == .permissionDenied {
+            auditRefusal("comment", caller: caller, inode: inode, reason: error.message)
+            throw error
+        }
+    }
+
+    struct CommentView: Encodable {
+        var time: String
+        var uid: UInt32
+        var user: String
+        var text: String
+    }
+
+    func comments(of inode: InodeNumber) throws -> [CommentView] {
+        try read { reader in
+            _ = try self.node(inode, in: reader)
+            return try reader.comments(of: inode).map {
+                CommentView(time: Self.isoTime($0.time), uid: $0.uid, user: UserNames.name(ofUser: $0.uid), text: $0.text)
+            }
+        }
+    }
+
+    // MARK: Computed attributes
+
+    /// SHA-256 of the saved content, as hex; remembered per content.
+    func contentDigest(of inode: InodeNumber) throws -> String {
+        let (node, _) = try readConsistently { try self.node(inode, in: $0) }
+        guard node.kind == .regular else { throw VFSError(.noData) }
+        guard let manifest = node.manifest else { return Self.hex(SHA256Hasher.hash([])) }
+        if let known = digests.withLock({ $0[manifest] }) { return known }
+        guard let stored = try read({ try $0.manifest(manifest) }) else { throw VFSError(.io, "content missing") }
+        let content = FileContent(inode: inode, layout: ContentLayout(manifest: stored), size: node.size, source: source)
+        var hasher = SHA256Hasher()
+        var offset: Int64 = 0
+        while offset < node.size {
+            let piece = try content.read(at: offset, count: 1 << 20)
+            if piece.isEmpty { break }
+            hasher.update(piece)
+            offset += Int64(piece.count)
+        }
+        let digest = Self.hex(hasher.finalize())
+        digests.withLock { cache in
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[manifest] = digest
+        }
+        return digest
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in bytes { text.append(digits[Int(byte >> 4)]); text.append(digits[Int(byte & 15)]) }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    static func isoTime(_ time: FileTime) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(time.totalNanoseconds) / 1e9))
+    }
+
+    // MARK: Kernel caches
+
+    /// Tells the kernel that the permissions of these nodes changed behind its back.
+    func invalidate(_ inodes: [InodeNumber]) {
+        guard !inodes.isEmpty, let handler = invalidationHandler.withLock({ $0 }) else { return }
+        let known = table.withLock { table in inodes.filter { table.inodes[$0] != nil } }
+        handler(known)
+    }
+
+    /// Called with nodes whose attributes or ACLs changed other than through the kernel.
+    public func onInvalidation(_ handler: @escaping @Sendable ([InodeNumber]) -> Void) {
+        invalidationHandler.withLock { $0 = handler }
+    }
+
+    // MARK: Audit
+
+    /// Appends an audit entry for a change inside the change's own transaction.
+    func audit(_ action: String, caller: Caller, node: NodeRecord?, path: RepositoryPath? = nil, detail: String? = nil,
+               before: String? = nil, after: String? = nil, outcome: AuditOutcome = .done, in w: CatalogWriter) throws {
+        let where_ = try path ?? node.flatMap { try w.reader.path(of: $0.inode) }
+        let event = AuditEvent(time: .now, uid: caller.uid, action: detail.map { "\(action) \($0)" } ?? action,
+                               inode: node?.inode, path: where_?.bytes ?? [], before: before, after: after, outcome: outcome)
+        _ = try repository.appendAudit(event, in: w)
+    }
+
+    /// Records a refused request in a transaction of its own (the request's was rolled back).
+    func auditRefusal(_ action: String, caller: Caller, inode: InodeNumber, reason: String) {
+        guard !options.readOnly else { return }
+        do {
+            try stage { w in
+                try self.audit(action, caller: caller, node: try w.reader.node(inode), after: reason, outcome: .refused, in: w)
+            }
+        } catch {
+            logger.warning("could not audit a refused \(action): \(error)")
+        }
+    }
+}
+
+/// User and group names for messages and reports; the number when the system has no name.
+enum UserNames {
+    static func name(ofUser uid: UInt32) -> String {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name else {
+            return "\(uid)"
+        }
+        return String(cString: name)
+    }
+
+    static func name(ofGroup gid: UInt32) -> String {
+        var entry = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getgrgid_r(gid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.gr_name else {
+            return "\(gid)"
+        }
+        return String(cString: name)
+    }
+}
+
+extension AccessGrant: Encodable {
+    enum CodingKeys: String, CodingKey { case principal, kind, id, level, reason }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch principal {
+        case .user(let uid):
+            try container.encode("user", forKey: .kind)
+            try container.encode(uid, forKey: .id)
+            try container.encode(UserNames.name(ofUser: uid), forKey: .principal)
+        case .group(let gid):
+            try container.encode("group", forKey: .kind)
+            try container.encode(gid, forKey: .id)
+            try container.encode(UserNames.name(ofGroup: gid), forKey: .principal)
+        case .everyone:
+            try container.encode("public", forKey: .kind)
+            try container.encode("public", forKey: .principal)
+        }
+        try container.encode(level.name, forKey: .level)
+        try container.encode(reason, forKey: .reason)
+    }
+}
