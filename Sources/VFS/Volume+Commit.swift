@@ -15,6 +15,7 @@ extension Volume {
             var lastCheckpointCheck = ContinuousClock.now
             while !stopping.withLock({ $0 }) {
                 Thread.sleep(forTimeInterval: min(0.02, options.commitInterval / 4))
+                stageRefusals()
                 let since = pendingSince.withLock { $0 } ?? (catalog.hasStagedChanges ? .now - interval : nil)
                 if let since, since.duration(to: .now) >= interval - lead {
                     let started = ContinuousClock.now
@@ -68,6 +69,7 @@ extension Volume {
         for content in contents where content.isModified {
             do { try save(content) } catch { firstError = firstError ?? error }
         }
+        stageRefusals()
         do { try commitNow() } catch { firstError = firstError ?? error }
         do { try repository.close() } catch { firstError = firstError ?? error }
         if let firstError { throw firstError }

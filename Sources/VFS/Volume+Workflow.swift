@@ -39,7 +39,7 @@ extension Volume {
             return nil
         }()
         guard let refusal else { return }
-        auditRefusal("\(change)", caller: caller, inode: node.inode, reason: refusal.message)
+        noteRefusal("\(change)", caller: caller, node: node, path: try reader.path(of: node.inode), reason: refusal.message)
         throw refusal
     }
 
@@ -154,15 +154,34 @@ extension Volume {
         _ = try repository.appendAudit(event, in: w)
     }
 
-    /// Records a refused request in a transaction of its own (the request's was rolled back).
-    func auditRefusal(_ action: String, caller: Caller, inode: InodeNumber, reason: String) {
+    /// Records a refused request; written by the committer (the request's own transaction is
+    /// rolled back, and a refusal may come from inside a read).
+    func noteRefusal(_ action: String, caller: Caller, node: NodeRecord?, path: RepositoryPath?, reason: String) {
         guard !options.readOnly else { return }
+        let event = AuditEvent(time: .now, uid: caller.uid, action: action, inode: node?.inode, path: path?.bytes ?? [],
+                               before: nil, after: reason, outcome: .refused)
+        refusals.withLock { $0.append(event) }
+    }
+
+    /// `noteRefusal` for a request made outside any catalog access.
+    func auditRefusal(_ action: String, caller: Caller, inode: InodeNumber, reason: String) {
+        let found = try? read { reader in (try reader.node(inode), try reader.path(of: inode)) }
+        noteRefusal(action, caller: caller, node: found?.0, path: found?.1, reason: reason)
+    }
+
+    /// Stages the refusals noted since the last call.
+    func stageRefusals() {
+        let events = refusals.withLock { events in
+            defer { events.removeAll() }
+            return events
+        }
+        guard !events.isEmpty else { return }
         do {
             try stage { w in
-                try self.audit(action, caller: caller, node: try w.reader.node(inode), after: reason, outcome: .refused, in: w)
+                for event in events { _ = try repository.appendAudit(event, in: w) }
             }
         } catch {
-            logger.warning("could not audit a refused \(action): \(error)")
+            logger.warning("could not audit \(events.count) refused requests: \(error)")
         }
     }
 }

@@ -104,6 +104,28 @@ extension Volume {
     // MARK: Writing
 
     public func setXattr(_ name: [UInt8], to value: [UInt8], flags: Int32, on inode: InodeNumber, caller: Caller) throws {
+        try auditingRefusals("xattr.set " + Self.printable(name), caller: caller, inode: inode) {
+            try setXattrChecked(name, to: value, flags: flags, on: inode, caller: caller)
+        }
+    }
+
+    public func removeXattr(_ name: [UInt8], from inode: InodeNumber, caller: Caller) throws {
+        try auditingRefusals("xattr.remove " + Self.printable(name), caller: caller, inode: inode) {
+            try removeXattrChecked(name, from: inode, caller: caller)
+        }
+    }
+
+    /// Runs a request; a refusal (EACCES, EPERM) goes into the audit log before it is returned.
+    private func auditingRefusals(_ action: String, caller: Caller, inode: InodeNumber, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as VFSError where error.code == .permissionDenied || error.code == .notPermitted {
+            if !VersionsView.isVirtual(inode) { auditRefusal(action, caller: caller, inode: inode, reason: error.message) }
+            throw error
+        }
+    }
+
+    private func setXattrChecked(_ name: [UInt8], to value: [UInt8], flags: Int32, on inode: InodeNumber, caller: Caller) throws {
         try Self.refuseVirtual(inode)
         try Self.checkName(name)
         guard value.count <= Self.maxXattrValue else { throw VFSError(.tooBig) }
@@ -130,7 +152,7 @@ extension Volume {
         }
     }
 
-    public func removeXattr(_ name: [UInt8], from inode: InodeNumber, caller: Caller) throws {
+    private func removeXattrChecked(_ name: [UInt8], from inode: InodeNumber, caller: Caller) throws {
         try Self.refuseVirtual(inode)
         try Self.checkName(name)
         if XattrName.computed.contains(name) {
@@ -204,10 +226,12 @@ extension Volume {
         case XattrName.lock:
             if let holder, holder != caller.uid {
                 // Another's lock: only an admin lifts it, nobody takes it over.
-                if value == nil, try level(of: caller, on: node, in: w.reader) >= .admin { break }
-                throw VFSError(.permissionDenied, "locked by \(UserNames.name(ofUser: holder))")
+                guard value == nil, try level(of: caller, on: node, in: w.reader) >= .admin else {
+                    throw VFSError(.permissionDenied, "locked by \(UserNames.name(ofUser: holder))")
+                }
+            } else {
+                try require(.edit, of: caller, on: node, in: w.reader, "locking")
             }
-            try require(.edit, of: caller, on: node, in: w.reader, "locking")
             if value == nil {
                 try w.removeXattr(XattrName.lockHolder, from: node.inode)
             } else {
