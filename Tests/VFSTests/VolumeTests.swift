@@ -261,13 +261,13 @@ struct VolumeTests {
         let t = try TestVolume()
         let inode = try t.create("f", [])
         let name = Array("user.tag".utf8)
-        #expect { try t.volume.xattr(name, of: inode) } throws: { ($0 as? VFSError)?.code == .noData }
+        #expect { try t.volume.xattr(name, of: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .noData }
         try t.volume.setXattr(name, to: [UInt8](repeating: 9, count: 65536), flags: 0, on: inode, caller: t.user)
-        #expect(try t.volume.xattr(name, of: inode).count == 65536)
+        #expect(try t.volume.xattr(name, of: inode, caller: t.user).count == 65536)
         #expect { try t.volume.setXattr(name, to: [1], flags: 1, on: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .exists }
         #expect { try t.volume.setXattr(Array("user.new".utf8), to: [1], flags: 2, on: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .noData }
         #expect { try t.volume.setXattr(name, to: [UInt8](repeating: 0, count: 65537), flags: 0, on: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .tooBig }
-        #expect { try t.volume.xattr(Array("security.selinux".utf8), of: inode) } throws: { ($0 as? VFSError)?.code == .notSupported }
+        #expect { try t.volume.xattr(Array("security.selinux".utf8), of: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .notSupported }
         #expect(try t.volume.xattrNames(of: inode) == [name])
         try t.volume.removeXattr(name, from: inode, caller: t.user)
         #expect(try t.volume.xattrNames(of: inode).isEmpty)
@@ -316,7 +316,7 @@ struct SavePatternTests {
         try t.volume.rename(Array("sedX1y2Z3".utf8), in: .root, to: Array("doc.txt".utf8), in: .root, flags: [], caller: t.user)
         #expect(try history(t, "doc.txt") == ["one", "two", "three"])
         let doc = try t.volume.lookup(Array("doc.txt".utf8), in: .root).inode
-        #expect(try t.volume.xattr(Array("user.xdg.tags".utf8), of: doc) == Array("red".utf8))
+        #expect(try t.volume.xattr(Array("user.xdg.tags".utf8), of: doc, caller: .root) == Array("red".utf8))
         let stats = try t.repository.statistics()
         #expect(stats.versions == 3)
     }
