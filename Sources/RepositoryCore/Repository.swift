@@ -152,6 +152,11 @@ public final class Repository: Sendable {
     }
 
     /// Commits what is staged, makes everything durable and closes the catalog.
+    /// Leaves `summary` in the lock file when the lock goes (see `RepositoryLock.noteFailure`).
+    public func noteFailure(_ summary: String) {
+        heldLock.withLock { $0?.noteFailure(summary) }
+    }
+
     public func close() throws {
         try RepositoryError.wrapping("cannot close repository \(path)") {
             try catalog.commitStaged()

@@ -1,11 +1,17 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// The exclusive lock a process holds on a repository while it uses it: an flock on
 /// `REPO/lock`, so a killed holder's lock is released by the kernel and taken over.
 public final class RepositoryLock: Sendable {
     private let fd: Int32
     public let path: String
+    /// Left in the lock file on release, for `nexusfs umount` to report.
+    private let failure = Mutex<String?>(nil)
+
+    /// The first line a released lock file holds when its holder could not save everything.
+    public static let failurePrefix = "unmount failed: "
 
     /// Takes the lock, or throws `.locked` naming the process that holds it.
     public init(repository: String, purpose: String) throws {
@@ -24,8 +30,17 @@ public final class RepositoryLock: Sendable {
         _ = note.withCString { pwrite(fd, $0, strlen($0), 0) }
     }
 
+    /// Says, in the lock file after release, that the holder failed: no names, no content.
+    public func noteFailure(_ summary: String) {
+        failure.withLock { $0 = $0 ?? summary }
+    }
+
     deinit {
         ftruncate(fd, 0)
+        if let failure = failure.withLock({ $0 }) {
+            let note = Self.failurePrefix + failure + "\n"
+            _ = note.withCString { pwrite(fd, $0, strlen($0), 0) }
+        }
         flock(fd, LOCK_UN)
         Glibc.close(fd)
     }

@@ -59,6 +59,14 @@ extension Volume {
         }
     }
 
+    /// What went wrong, without names or content (it is left in the repository's lock file).
+    static func summary(of error: any Error) -> String {
+        let noSpace = (error as? VFSError)?.code == .noSpace || (error as? RepositoryError)?.code == .noSpace
+            || (error as? CatalogError)?.code == .noSpace
+        return noSpace ? "changes could not be saved: no space left on the repository's disk"
+            : "changes could not be saved: an I/O error (the daemon's log has details)"
+    }
+
     /// Saves every written file, commits, stops the committer and closes the repository.
     public func shutdown() throws {
         stopping.withLock { $0 = true }
@@ -71,7 +79,13 @@ extension Volume {
         }
         stageRefusals()
         do { try commitNow() } catch { firstError = firstError ?? error }
-        do { try repository.close() } catch { firstError = firstError ?? error }
+        if let firstError { repository.noteFailure(Self.summary(of: firstError)) }
+        do {
+            try repository.close()
+        } catch {
+            repository.noteFailure(Self.summary(of: error))
+            firstError = firstError ?? error
+        }
         if let firstError { throw firstError }
     }
 }

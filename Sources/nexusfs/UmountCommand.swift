@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import RepositoryCore
 
 struct UmountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,7 +35,17 @@ struct UmountCommand: ParsableCommand {
             let fd = open(lockPath, O_RDONLY | O_CLOEXEC)
             if fd < 0 { return }
             defer { close(fd) }
-            if flock(fd, LOCK_EX | LOCK_NB) == 0 { flock(fd, LOCK_UN); return }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                defer { flock(fd, LOCK_UN) }
+                // A daemon that could not save everything says so in the lock file it leaves.
+                let note = (try? String(contentsOfFile: lockPath, encoding: .utf8)) ?? ""
+                if note.hasPrefix(RepositoryLock.failurePrefix) {
+                    printError("\(target) is unmounted, but " + note.dropFirst(RepositoryLock.failurePrefix.count)
+                        .trimmingCharacters(in: .whitespacesAndNewlines))
+                    throw ExitCode(ExitStatus.failure)
+                }
+                return
+            }
             usleep(50_000)
         }
         printError("\(target) is unmounted, but the daemon is still saving after \(Int(timeout)) s")
