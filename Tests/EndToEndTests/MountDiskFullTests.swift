@@ -53,4 +53,38 @@ struct MountDiskFullTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: mount.path("after"))) == after)
         #expect(try fileSize(mount.path("big")) == 0)
     }
+
+    @Test("umount of a mount whose last saves do not fit exits 1 and says so; the next mount reuses the repository")
+    func unmountReportsUnsavedChanges() throws {
+        let mount = try MountedRepository("disk-full-umount", diskSize: "16m")
+        let filler = mount.workspace.path("disk/filler")
+        var disk = statvfs()
+        try #require(statvfs(mount.workspace.path("disk"), &disk) == 0)
+        let free = Int(disk.f_bavail) * Int(disk.f_frsize)
+        try Data(count: max(0, free - (3 << 20))).write(to: URL(fileURLWithPath: filler))
+        // Written and left open until the unmount: its save is the daemon's last act.
+        let script = try writeScript("""
+            import os, sys
+            fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644)
+            os.write(fd, os.urandom(8 << 20))
+            os.close(fd)
+            """, named: "unsaved.py", in: mount.workspace.root)
+        let written = try run("/usr/bin/python3", [script, mount.path("big")])
+        // The close may already report ENOSPC (its data did not fit a pack); if it did not, the
+        // commit that failed after it must be reported by umount.
+        let unmount = try mount.workspace.nexusfs("umount", mount.mountpoint)
+        if unmount.exitedWith0 {
+            // The close's save failed and was reported to the program; nothing was left to lose at unmount.
+            #expect(!written.exitedWith0, "neither the close nor umount reported the save that did not fit: \(written)")
+        } else {
+            #expect(unmount.status == 1)
+            #expect(unmount.err.contains("no space left"), "\(unmount)")
+            #expect(!MountedRepository.isFUSEMount(mount.mountpoint))
+        }
+        try FileManager.default.removeItem(atPath: filler)
+        try mount.mount()
+        try mount.unmount()
+        let check = try mount.workspace.nexusfs("check", mount.repo)
+        #expect(check.exitedWith0, "\(check)")
+    }
 }
