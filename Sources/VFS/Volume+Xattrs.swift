@@ -15,7 +15,7 @@ extension Volume {
         static let hold = Array("user.nexus.hold".utf8)
         /// Who holds the lock: a uid, kept beside `user.nexus.lock` where no program sees it.
         static let lockHolder = Array("nexus.lock-holder".utf8)
-        static let computed: Set<[UInt8]> = Set(["version", "sha256", "id", "access", "locked-by", "grants", "comments"]
+        static let computed: Set<[UInt8]> = Set(["version", "sha256", "id", "access", "locked-by", "grants", "comments", "author"]
             .map { Array("user.nexus.\($0)".utf8) })
         static let grantRequest = Array("system.nexus.grant".utf8)
         static let commentRequest = Array("system.nexus.comment".utf8)
@@ -46,6 +46,11 @@ extension Volume {
     public func xattr(_ name: [UInt8], of inode: InodeNumber, caller: Caller) throws -> [UInt8] {
         try Self.checkName(name)
         if let view = VersionsView.node(inode) {
+            // A version file shows the document's permissions; who saved it is `user.nexus.author`.
+            if name == Array("user.nexus.author".utf8), case .version(let document, let number) = view,
+               let version = try read({ try $0.version(of: document, number: number) }) {
+                return Array("\(version.author)".utf8)
+            }
             guard name == PosixACL.accessName, let acl = try read({ try self.versionsACL(view, in: $0) }) else {
                 throw VFSError(.noData)
             }

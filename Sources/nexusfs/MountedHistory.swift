@@ -46,7 +46,9 @@ struct MountedHistory {
             stat(version.path, &st)
             let seconds = Double(st.st_mtim.tv_sec)
             let fraction = Double(st.st_mtim.tv_nsec) / 1e9
-            return DocumentHistory.Entry(number: version.number, time: seconds + fraction, author: st.st_uid,
+            // The file's owner is the document's current one; the version's author is an attribute.
+            let author = (try? MountedRequest.get(version.path, "user.nexus.author")).flatMap { UInt32($0) } ?? st.st_uid
+            return DocumentHistory.Entry(number: version.number, time: seconds + fraction, author: author,
                                          size: Int64(st.st_size), summary: nil, current: index == versions.count - 1)
         })
     }
