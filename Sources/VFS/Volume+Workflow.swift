@@ -51,20 +51,16 @@ extension Volume {
 
     // MARK: Comments
 
+    /// Adds a comment (comment level and above); `setXattr` of `system.nexus.comment` audits refusals.
     public func addComment(_ text: String, on inode: InodeNumber, caller: Caller) throws {
         let text = Self.printable(Array(text.utf8))
         guard !text.isEmpty else { throw VFSError(.invalid, "an empty comment") }
         try Self.refuseVirtual(inode)
-        do {
-            try stage { w in
-                let node = try self.node(inode, in: w.reader)
-                try self.require(.comment, of: caller, on: node, in: w.reader, "commenting")
-                _ = try w.addComment(inode: inode, uid: caller.uid, time: .now, text: text)
-                try self.audit("comment", caller: caller, node: node, after: text, in: w)
-            }
-        } catch let error as VFSError where error.code == .permissionDenied {
-            auditRefusal("comment", caller: caller, inode: inode, reason: error.message)
-            throw error
+        try stage { w in
+            let node = try self.node(inode, in: w.reader)
+            try self.require(.comment, of: caller, on: node, in: w.reader, "commenting")
+            _ = try w.addComment(inode: inode, uid: caller.uid, time: .now, text: text)
+            try self.audit("comment", caller: caller, node: node, after: text, in: w)
         }
     }
 

@@ -109,7 +109,9 @@ extension Volume {
     // MARK: Writing
 
     public func setXattr(_ name: [UInt8], to value: [UInt8], flags: Int32, on inode: InodeNumber, caller: Caller) throws {
-        try auditingRefusals("xattr.set " + Self.printable(name), caller: caller, inode: inode) {
+        let action = name == XattrName.grantRequest ? "grant" : name == XattrName.commentRequest ? "comment"
+            : "xattr.set " + Self.printable(name)
+        try auditingRefusals(action, caller: caller, inode: inode) {
             try setXattrChecked(name, to: value, flags: flags, on: inode, caller: caller)
         }
     }
