@@ -15,8 +15,11 @@ public final class RepositoryLock: Sendable {
 
     /// Takes the lock, or throws `.locked` naming the process that holds it.
     public init(repository: String, purpose: String) throws {
-        path = repository + "/lock"
-        fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // Locals until the lock is held: were `fd` stored first, a throw below would still run
+        // deinit, which truncates and closes a descriptor already closed here, and by then maybe
+        // another thread's file.
+        let path = repository + "/lock"
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw RepositoryLayout.systemError("open", path) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
@@ -25,6 +28,8 @@ public final class RepositoryLock: Sendable {
             throw RepositoryError(.locked, "repository \(repository) is in use" + (holder.isEmpty ? "" : " (\(holder))")
                                   + "; unmount it or wait for that process to finish")
         }
+        self.path = path
+        self.fd = fd
         let note = "\(purpose) by pid \(getpid()) on \(ProcessInfo.processInfo.hostName)\n"
         ftruncate(fd, 0)
         _ = note.withCString { pwrite(fd, $0, strlen($0), 0) }
