@@ -42,33 +42,40 @@ public enum AuditLog {
         return HMACSHA256.authenticationCode(for: message, key: key)
     }
 
-    /// The first damage in `rows` (every stored row, ordered by seq), or nil for an intact chain.
-    static func firstDamage(in rows: [Row], key: SymmetricKey) -> AuditDamage? {
+    /// The first damage in the stored log, or nil for an intact chain. Streams the rows; only
+    /// after a mismatch does it read them all again, to tell a moved entry from an edited one.
+    static func firstDamage(in db: Database, key: SymmetricKey) throws -> AuditDamage? {
         var previous = [UInt8](repeating: 0, count: hashLength)
-        for (index, row) in rows.enumerated() {
-            let expected = Int64(index) + 1
-            let entry = try? AuditEntry(row: row)
+        var expected: Int64 = 1
+        var broken = false
+        var stored: AuditEntry?
+        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
+        while let row = try rows.next() {
             let seq: Int64 = row["seq"]
+            let entry = try? AuditEntry(row: row)
             guard seq == expected else {
                 return seq > expected ? AuditDamage(seq: expected, problem: .removed(next: seq), entry: nil)
                                       : AuditDamage(seq: seq, problem: .edited, entry: entry)
             }
-            if let entry, constantTimeEquals(hash(of: entry, after: previous, key: key), entry.hash) {
-                previous = entry.hash
-                continue
+            guard let entry, constantTimeEquals(hash(of: entry, after: previous, key: key), entry.hash) else {
+                (broken, stored) = (true, entry)
+                break
             }
-            // Some other row may hold the entry that belongs here, moved with its hash.
-            for (other, candidate) in rows.enumerated() where other != index {
-                guard var moved = try? AuditEntry(row: candidate) else { continue }
-                let storedAt = moved.seq
-                moved.seq = expected
-                if constantTimeEquals(hash(of: moved, after: previous, key: key), moved.hash) {
-                    return AuditDamage(seq: expected, problem: .reordered(storedAt: storedAt), entry: entry)
-                }
-            }
-            return AuditDamage(seq: expected, problem: .edited, entry: entry)
+            previous = entry.hash
+            expected += 1
         }
-        return nil
+        guard broken else { return nil }
+        // Another row may hold the entry that belongs here, moved with its hash.
+        let candidates = try Row.fetchCursor(db, sql: "SELECT * FROM audit WHERE seq != ?", arguments: [expected])
+        while let row = try candidates.next() {
+            guard var moved = try? AuditEntry(row: row) else { continue }
+            let storedAt = moved.seq
+            moved.seq = expected
+            if constantTimeEquals(hash(of: moved, after: previous, key: key), moved.hash) {
+                return AuditDamage(seq: expected, problem: .reordered(storedAt: storedAt), entry: stored)
+            }
+        }
+        return AuditDamage(seq: expected, problem: .edited, entry: stored)
     }
 }
 
@@ -120,7 +127,7 @@ extension CatalogReader {
 
     /// Checks the whole chain under `key`: nil when intact, else the first damaged entry.
     public func verifyAudit(key: SymmetricKey) throws -> AuditDamage? {
-        AuditLog.firstDamage(in: try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY seq"), key: key)
+        try AuditLog.firstDamage(in: db, key: key)
     }
 }
 

@@ -85,14 +85,16 @@ struct AuditCommand: ParsableCommand {
         }
     }
 
-    /// Times as the output shows them: UTC, ISO 8601 with milliseconds.
+    /// Times as the output shows them: UTC, ISO 8601 with milliseconds, cut (not rounded) so
+    /// that `--since` with a time shown includes its entry.
     struct TimeFormat {
         private let formatter = ISO8601DateFormatter()
 
-        init() { formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds] }
+        init() { formatter.formatOptions = [.withInternetDateTime] }
 
         func string(_ time: FileTime) -> String {
-            formatter.string(from: Date(timeIntervalSince1970: Double(time.seconds) + Double(time.nanoseconds) / 1e9))
+            let seconds = formatter.string(from: Date(timeIntervalSince1970: Double(time.seconds)))
+            return seconds.dropLast() + String(format: ".%03lldZ", time.nanoseconds / 1_000_000)
         }
     }
 
