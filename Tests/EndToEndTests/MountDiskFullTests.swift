@@ -31,14 +31,20 @@ struct MountDiskFullTests {
         sys.exit(0 if synced == "ENOSPC" and closed == "ok" else 1)
         """
 
-    @Test("a full disk: fsync fails with ENOSPC; after space is freed, later saves are intact and check --read-data passes")
-    func diskFull() throws {
-        let mount = try MountedRepository("disk-full", diskSize: "16m")
+    /// Fills the repository's disk with a file until `bytes` are left; returns the file's path.
+    func fill(_ mount: MountedRepository, leaving bytes: Int) throws -> String {
         let filler = mount.workspace.path("disk/filler")
         var disk = statvfs()
         try #require(statvfs(mount.workspace.path("disk"), &disk) == 0)
         let free = Int(disk.f_bavail) * Int(disk.f_frsize)
-        try Data(count: max(0, free - (4 << 20))).write(to: URL(fileURLWithPath: filler))
+        try Data(count: max(0, free - bytes)).write(to: URL(fileURLWithPath: filler))
+        return filler
+    }
+
+    @Test("a full disk: fsync fails with ENOSPC; after space is freed, later saves are intact and check --read-data passes")
+    func diskFull() throws {
+        let mount = try MountedRepository("disk-full", diskSize: "16m")
+        let filler = try fill(mount, leaving: 4 << 20)
         let script = try writeScript(Self.script, named: "full.py", in: mount.workspace.root)
         let result = try run("/usr/bin/python3", [script, mount.mountpoint, filler])
         #expect(result.exitedWith0, "\(result)")
@@ -57,11 +63,7 @@ struct MountDiskFullTests {
     @Test("umount of a mount whose last saves do not fit exits 1 and says so; the next mount reuses the repository")
     func unmountReportsUnsavedChanges() throws {
         let mount = try MountedRepository("disk-full-umount", diskSize: "16m")
-        let filler = mount.workspace.path("disk/filler")
-        var disk = statvfs()
-        try #require(statvfs(mount.workspace.path("disk"), &disk) == 0)
-        let free = Int(disk.f_bavail) * Int(disk.f_frsize)
-        try Data(count: max(0, free - (3 << 20))).write(to: URL(fileURLWithPath: filler))
+        let filler = try fill(mount, leaving: 3 << 20)
         // Written and left open until the unmount: its save is the daemon's last act.
         let script = try writeScript("""
             import os, sys
