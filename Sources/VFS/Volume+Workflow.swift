@@ -55,6 +55,7 @@ extension Volume {
     public func addComment(_ text: String, on inode: InodeNumber, caller: Caller) throws {
         let text = Self.printable(Array(text.utf8))
         guard !text.isEmpty else { throw VFSError(.invalid, "an empty comment") }
+        guard !text.contains("\0") else { throw VFSError(.invalid, "a comment cannot hold NUL bytes") }
         try Self.refuseVirtual(inode)
         try stage { w in
             let node = try self.node(inode, in: w.reader)
@@ -145,8 +146,9 @@ extension Volume {
     func audit(_ action: String, caller: Caller, node: NodeRecord?, path: RepositoryPath? = nil, detail: String? = nil,
                before: String? = nil, after: String? = nil, outcome: AuditOutcome = .done, in w: CatalogWriter) throws {
         let where_ = try path ?? node.flatMap { try w.reader.path(of: $0.inode) }
-        let event = AuditEvent(time: .now, uid: caller.uid, action: detail.map { "\(action) \($0)" } ?? action,
-                               inode: node?.inode, path: where_?.bytes ?? [], before: before, after: after, outcome: outcome)
+        let event = AuditEvent(time: .now, uid: caller.uid, action: Self.auditSafe(detail.map { "\(action) \($0)" } ?? action),
+                               inode: node?.inode, path: where_?.bytes ?? [], before: before.map(Self.auditSafe),
+                               after: after.map(Self.auditSafe), outcome: outcome)
         _ = try repository.appendAudit(event, in: w)
     }
 
@@ -154,9 +156,18 @@ extension Volume {
     /// rolled back, and a refusal may come from inside a read).
     func noteRefusal(_ action: String, caller: Caller, node: NodeRecord?, path: RepositoryPath?, reason: String) {
         guard !options.readOnly else { return }
-        let event = AuditEvent(time: .now, uid: caller.uid, action: action, inode: node?.inode, path: path?.bytes ?? [],
-                               before: nil, after: reason, outcome: .refused)
+        let event = AuditEvent(time: .now, uid: caller.uid, action: Self.auditSafe(action), inode: node?.inode,
+                               path: path?.bytes ?? [], before: nil, after: Self.auditSafe(reason), outcome: .refused)
         refusals.withLock { $0.append(event) }
+    }
+
+    /// Audit text never holds NUL or other control characters (SQLite text would cut or keep them
+    /// differently from how they were hashed): they become `\u{..}` escapes.
+    static func auditSafe(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else { return text }
+        return String(text.unicodeScalars.map { scalar in
+            scalar.value < 0x20 || scalar.value == 0x7f ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+        }.joined())
     }
 
     /// `noteRefusal` for a request made outside any catalog access.

@@ -110,14 +110,14 @@ extension Volume {
 
     public func setXattr(_ name: [UInt8], to value: [UInt8], flags: Int32, on inode: InodeNumber, caller: Caller) throws {
         let action = name == XattrName.grantRequest ? "grant" : name == XattrName.commentRequest ? "comment"
-            : "xattr.set " + Self.printable(name)
+            : "xattr.set " + Self.auditText(name, of: [])
         try auditingRefusals(action, caller: caller, inode: inode) {
             try setXattrChecked(name, to: value, flags: flags, on: inode, caller: caller)
         }
     }
 
     public func removeXattr(_ name: [UInt8], from inode: InodeNumber, caller: Caller) throws {
-        try auditingRefusals("xattr.remove " + Self.printable(name), caller: caller, inode: inode) {
+        try auditingRefusals("xattr.remove " + Self.auditText(name, of: []), caller: caller, inode: inode) {
             try removeXattrChecked(name, from: inode, caller: caller)
         }
     }
@@ -155,7 +155,7 @@ extension Volume {
             node.changeTime = .now
             try w.updateNode(node)
             try self.audit("xattr.set", caller: caller, node: node, detail: String(decoding: name, as: UTF8.self),
-                           before: existing.map(Self.printable), after: Self.printable(value), in: w)
+                           before: existing.map { Self.auditText($0, of: name) }, after: Self.auditText(value, of: name), in: w)
         }
     }
 
@@ -187,7 +187,7 @@ extension Volume {
             node.changeTime = .now
             try w.updateNode(node)
             try self.audit("xattr.remove", caller: caller, node: node, detail: String(decoding: name, as: UTF8.self),
-                           before: Self.printable(existing), after: nil, in: w)
+                           before: Self.auditText(existing, of: name), after: nil, in: w)
         }
     }
 
@@ -298,6 +298,30 @@ extension Volume {
         }
         let changed = try grant(level, to: principal, on: inode, recursive: fields.count == 4, caller: caller)
         invalidate(changed)
+    }
+
+    /// An attribute value as the audit log shows it: text as it is, an ACL as `getfacl`'s short form,
+    /// anything else (or anything long) as hex with its length.
+    static func auditText(_ value: [UInt8], of name: [UInt8]) -> String {
+        if isACL(name), let acl = try? PosixACL(xattr: value) {
+            return acl.entries.map { entry in
+                let tag = switch entry.tag {
+                case .userObject: "u::"
+                case .user: "u:\(entry.id):"
+                case .groupObject: "g::"
+                case .group: "g:\(entry.id):"
+                case .mask: "m::"
+                case .other: "o::"
+                }
+                let bits = entry.permissions
+                return tag + (bits & 4 != 0 ? "r" : "-") + (bits & 2 != 0 ? "w" : "-") + (bits & 1 != 0 ? "x" : "-")
+            }.joined(separator: ",")
+        }
+        if value.count <= 1024, let text = String(validating: value, as: UTF8.self),
+           !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" || $0.value == 0x7f }) {
+            return printable(value)
+        }
+        return "hex:" + hex(Array(value.prefix(256))) + (value.count > 256 ? "..." : "") + " (\(value.count) bytes)"
     }
 
     static func printable(_ value: [UInt8]) -> String {

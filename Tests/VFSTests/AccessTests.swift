@@ -54,6 +54,13 @@ struct AccessTests {
         #expect(masked.entry(.mask)?.permissions == 0, "chmod sets the mask, as on a local disk")
         try t.volume.setXattr(PosixACL.accessName, to: PosixACL(mode: 0o644).xattr, flags: 0, on: doc, caller: alice)
         #expect { try t.volume.xattr(PosixACL.accessName, of: doc, caller: alice) } throws: { ($0 as? VFSError)?.code == .noData }
+        // Binary values (the ACL, a NUL byte) reach the audit log in a form its chain verifies.
+        try t.volume.setXattr(name("user.raw"), to: [0, 1, 2, 0xff], flags: 0, on: doc, caller: alice)
+        let audit = try t.repository.verifyAudit()
+        #expect(audit.damage == nil, "\(String(describing: audit.damage))")
+        let entries = try t.repository.auditEntries()
+        #expect(entries.contains { $0.event.action == "xattr.set system.posix_acl_access" && $0.event.after == "u::rw-,u:2002:r--,g::r--,m::r--,o::---" })
+        #expect(entries.contains { $0.event.action == "xattr.set user.raw" && $0.event.after == "hex:000102ff (4 bytes)" })
     }
 
     @Test("a folder's default ACL is inherited without the umask; without one the umask applies")
