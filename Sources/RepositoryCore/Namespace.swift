@@ -1,4 +1,5 @@
 import CatalogStore
+import Glibc
 import LocalTree
 import NexusTypes
 
@@ -156,9 +157,13 @@ struct Namespace {
                                time: m.modificationTime, document: document, content: content)
         }
         try setAttributes(of: inode, from: m, xattrs: xattrs)
-        try writer.insertVersion(VersionRecord(document: document, number: try writer.nextVersionNumber(of: document),
+        let number = try writer.nextVersionNumber(of: document)
+        try writer.insertVersion(VersionRecord(document: document, number: number,
                                                time: m.modificationTime, author: m.uid, size: content.size,
                                                sha256: content.sha256, manifest: manifest))
+        try repository.appendAudit(AuditEvent(time: now, uid: getuid(), action: "import", inode: inode,
+                                              path: try reader.path(of: inode)?.bytes ?? [],
+                                              after: "version \(number.rawValue), \(content.size) bytes"), in: writer)
         return (inode, true)
     }
 

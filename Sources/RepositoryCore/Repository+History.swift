@@ -77,6 +77,8 @@ extension Repository {
                 try w.insertVersion(VersionRecord(document: document, number: next, time: now, author: author,
                                                   size: version.size, sha256: version.sha256,
                                                   summary: "restored from version \(number)", manifest: version.manifest))
+                try self.appendAudit(AuditEvent(time: now, uid: author, action: "restore", inode: node.inode, path: path.bytes,
+                                                before: "version \(number.rawValue)", after: "version \(next.rawValue)"), in: w)
                 return next
             }
         }

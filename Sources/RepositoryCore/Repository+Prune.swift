@@ -41,7 +41,12 @@ extension Repository {
                 return report
             }
             try catalog.write { w in
-                for (document, number) in forget { try w.removeVersion(of: document, number: number) }
+                for ((document, number), removal) in zip(forget, report.removed) {
+                    try w.removeVersion(of: document, number: number)
+                    try self.appendAudit(AuditEvent(time: .now, uid: getuid(), action: "prune",
+                                                    inode: try w.reader.node(ofDocument: document),
+                                                    path: Array(removal.document.utf8), before: "version \(number.rawValue)"), in: w)
+                }
                 for manifest in try w.reader.unreferencedManifests() { try w.removeManifest(manifest) }
             }
             try checkpoint()

@@ -16,8 +16,10 @@ extension Volume {
         if latest?.manifest == manifest { return }
         let now = FileTime.now
         var number = try w.nextVersionNumber(of: document)
-        // Coalescing (-o version_interval): a quick re-save by the same author replaces the latest version.
+        // Coalescing (-o version_interval): a quick re-save by the same author replaces the latest
+        // version, unless the document is under legal hold (no version of it may go).
         if options.versionInterval > 0, let latest, latest.author == author,
+           try w.reader.xattr(XattrName.hold, of: node.inode) == nil,
            Double(now.totalNanoseconds - latest.time.totalNanoseconds) / 1e9 < options.versionInterval {
             try w.removeVersion(of: document, number: latest.number)
             number = latest.number

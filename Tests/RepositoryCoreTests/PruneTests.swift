@@ -38,6 +38,29 @@ struct PruneTests {
         #expect(PrunePolicy.duration("7x") == nil)
     }
 
+    @Test("imports, restores and prunes are in the audit log, and a held document keeps every version")
+    func auditedAndHeld() throws {
+        let ws = try Workspace()
+        let repo = try ws.create()
+        try versions(ws, repo, count: 4)
+        _ = try repo.restore(RepositoryPath("/doc.bin")!, version: VersionNumber(1), author: 1234)
+        let held = try repo.catalog.write { w -> InodeNumber in
+            let inode = try #require(try w.reader.resolve(RepositoryPath("/doc.bin")!))
+            try w.setXattr(Array("user.nexus.hold".utf8), to: Array("case 1".utf8), on: inode)
+            return inode
+        }
+        let kept = try repo.prune(policy: PrunePolicy(keepLast: 1), dryRun: false)
+        #expect(kept.removed.isEmpty && kept.held == ["/doc.bin"])
+        try repo.catalog.write { try $0.removeXattr(Array("user.nexus.hold".utf8), from: held) }
+        let pruned = try repo.prune(policy: PrunePolicy(keepLast: 1), dryRun: false)
+        #expect(pruned.removed.map(\.version) == [4, 3, 2], "version 1 holds the current content, as 5 does")
+        let actions = try repo.auditEntries().map { "\($0.event.action) \($0.event.printablePath) \($0.event.before ?? "-")" }
+        #expect(actions.filter { $0.hasPrefix("import /doc.bin") }.count == 4)
+        #expect(actions.contains("restore /doc.bin version 1"))
+        #expect(actions.filter { $0.hasPrefix("prune /doc.bin version") }.count == 3, "\(actions)")
+        #expect(try repo.verifyAudit().damage == nil)
+    }
+
     @Test("prune removes versions, frees their space, and leaves a repository that checks clean and recovers")
     func pruneFreesSpace() throws {
         let ws = try Workspace()
