@@ -14,25 +14,25 @@ extension CatalogReader {
 
     /// Whether a folder has any entry.
     public func hasEntries(_ folder: InodeNumber) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM entries WHERE parent = ?)",
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM entries WHERE parent = ?)"),
                           arguments: [Int64(bitPattern: folder.rawValue)]) ?? false
     }
 
     /// The latest version of a document, if it has any.
     public func latestVersion(of document: Int64) throws -> VersionRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM versions WHERE doc = ? ORDER BY number DESC LIMIT 1", arguments: [document])
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM versions WHERE doc = ? ORDER BY number DESC LIMIT 1"), arguments: [document])
             .map(VersionRecord.init(row:))
     }
 
     /// One version of a document.
     public func version(of document: Int64, number: VersionNumber) throws -> VersionRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM versions WHERE doc = ? AND number = ?", arguments: [document, number.rawValue])
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM versions WHERE doc = ? AND number = ?"), arguments: [document, number.rawValue])
             .map(VersionRecord.init(row:))
     }
 
     /// One stored xattr value.
     public func xattr(_ name: [UInt8], of inode: InodeNumber) throws -> [UInt8]? {
-        try Row.fetchOne(db, sql: "SELECT value FROM xattrs WHERE ino = ? AND name = ?",
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT value FROM xattrs WHERE ino = ? AND name = ?"),
                          arguments: [Int64(bitPattern: inode.rawValue), name.data]).map { [UInt8]($0["value"] as Data) }
     }
 }

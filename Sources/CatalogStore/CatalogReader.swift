@@ -11,7 +11,7 @@ public struct CatalogReader {
     // MARK: Namespace
 
     public func node(_ inode: InodeNumber) throws -> NodeRecord? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM nodes WHERE ino = ?"), arguments: [Int64(bitPattern: inode.rawValue)])
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(NodeRecord.columns) FROM nodes WHERE ino = ?"), arguments: [Int64(bitPattern: inode.rawValue)])
             .map(NodeRecord.init(row:))
     }
 
@@ -111,10 +111,10 @@ public struct CatalogReader {
     // MARK: Chunk index
 
     public func location(of blob: BlobID) throws -> ChunkLocation? {
-        try Row.fetchOne(db, sql: """
+        try Row.fetchOne(db.cachedStatement(sql: """
             SELECT packs.name AS pack, offset, stored_length, raw_length, kind, flags
             FROM chunks JOIN packs ON packs.id = chunks.pack WHERE chunks.id = ?
-            """, arguments: [Data(blob.bytes)]).map(ChunkLocation.init(row:))
+            """), arguments: [Data(blob.bytes)]).map(ChunkLocation.init(row:))
     }
 
     public func containsBlob(_ blob: BlobID) throws -> Bool {

@@ -3,18 +3,21 @@ import GRDB
 import NexusTypes
 
 extension NodeRecord {
+    /// The columns `init(row:)` reads, by position (the hottest row: by index, not by name).
+    static let columns = "ino, kind, perm, uid, gid, nlink, size, atime, mtime, ctime, rdev, target, doc, manifest"
+
     init(row: Row) throws {
-        guard let kind = NodeKind(rawValue: UInt32(row["kind"] as Int64)) else {
-            throw CatalogError(.corrupt, "node \(row["ino"] as Int64) has an unknown kind")
+        guard let kind = NodeKind(rawValue: UInt32(row[1] as Int64)) else {
+            throw CatalogError(.corrupt, "node \(row[0] as Int64) has an unknown kind")
         }
         self.init(
-            inode: InodeNumber(UInt64(bitPattern: row["ino"])), kind: kind,
-            permissions: UInt32(row["perm"] as Int64), uid: UInt32(row["uid"] as Int64), gid: UInt32(row["gid"] as Int64),
-            linkCount: UInt32(row["nlink"] as Int64), size: row["size"],
-            accessTime: FileTime(totalNanoseconds: row["atime"]), modificationTime: FileTime(totalNanoseconds: row["mtime"]),
-            changeTime: FileTime(totalNanoseconds: row["ctime"]), rdev: UInt64(bitPattern: row["rdev"]),
-            symlinkTarget: (row["target"] as Data?).map { [UInt8]($0) }, document: row["doc"],
-            manifest: (row["manifest"] as Data?).flatMap { ManifestID(bytes: [UInt8]($0)) })
+            inode: InodeNumber(UInt64(bitPattern: row[0])), kind: kind,
+            permissions: UInt32(row[2] as Int64), uid: UInt32(row[3] as Int64), gid: UInt32(row[4] as Int64),
+            linkCount: UInt32(row[5] as Int64), size: row[6],
+            accessTime: FileTime(totalNanoseconds: row[7]), modificationTime: FileTime(totalNanoseconds: row[8]),
+            changeTime: FileTime(totalNanoseconds: row[9]), rdev: UInt64(bitPattern: row[10]),
+            symlinkTarget: (row[11] as Data?).map { [UInt8]($0) }, document: row[12],
+            manifest: (row[13] as Data?).flatMap { ManifestID(bytes: [UInt8]($0)) })
     }
 
     var arguments: StatementArguments {
