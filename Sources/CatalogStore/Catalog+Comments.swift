@@ -10,6 +10,13 @@ extension CatalogWriter {
             arguments: [Int64(bitPattern: inode.rawValue), time.totalNanoseconds, Int64(uid), text])
         return CommentRecord(id: db.lastInsertedRowID, inode: inode, time: time, uid: uid, text: text)
     }
+
+    /// Moves the comments of `old` to `new`: a save replaced the file that held the document.
+    public func moveComments(from old: InodeNumber, to new: InodeNumber) throws {
+        guard old != new else { return }
+        try db.cachedStatement(sql: "UPDATE comments SET ino = ? WHERE ino = ?").execute(
+            arguments: [Int64(bitPattern: new.rawValue), Int64(bitPattern: old.rawValue)])
+    }
 }
 
 extension CatalogReader {

@@ -145,26 +145,32 @@ struct PosixACL: Equatable, Sendable {
         return (try? PosixACL(entries: list)) ?? self
     }
 
-    /// The rwx bits the POSIX.1e access check algorithm grants `uid` with groups `groups` on a
-    /// node owned by `owner`:`ownerGroup`.
-    func permissions(uid: UInt32, groups: [UInt32], owner: UInt32, ownerGroup: UInt32) -> UInt32 {
-        if uid == owner { return entry(.userObject)?.permissions ?? 0 }
+    /// Whether the POSIX.1e access check (as Linux does it) grants `requested` (rwx bits) to `uid`
+    /// with groups `groups` on a node owned by `owner`:`ownerGroup`: the owner entry, else a named
+    /// user entry, else one matching group entry that holds every requested bit, else other.
+    func allows(_ requested: UInt32, uid: UInt32, groups: [UInt32], owner: UInt32, ownerGroup: UInt32) -> Bool {
+        func covers(_ bits: UInt32) -> Bool { bits & requested == requested }
+        if uid == owner { return covers(entry(.userObject)?.permissions ?? 0) }
         let mask = entry(.mask)?.permissions ?? 7
-        if let named = entries.first(where: { $0.tag == .user && $0.id == uid }) { return named.permissions & mask }
+        if let named = entries.first(where: { $0.tag == .user && $0.id == uid }) { return covers(named.permissions & mask) }
         var matched = false
-        var granted: UInt32 = 0
         for entry in entries {
             let member = switch entry.tag {
             case .groupObject: groups.contains(ownerGroup)
             case .group: groups.contains(entry.id)
             default: false
             }
-            if member {
-                matched = true
-                granted |= entry.permissions
-            }
+            guard member else { continue }
+            if covers(entry.permissions & mask) { return true }
+            matched = true
         }
-        if matched { return granted & mask }
-        return entry(.other)?.permissions ?? 0
+        return !matched && covers(entry(.other)?.permissions ?? 0)
+    }
+
+    /// The rwx bits `allows` grants, each bit asked alone.
+    func permissions(uid: UInt32, groups: [UInt32], owner: UInt32, ownerGroup: UInt32) -> UInt32 {
+        [4, 2, 1].reduce(UInt32(0)) { bits, bit in
+            allows(bit, uid: uid, groups: groups, owner: owner, ownerGroup: ownerGroup) ? bits | bit : bits
+        }
     }
 }

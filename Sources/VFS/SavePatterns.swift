@@ -41,8 +41,21 @@ enum SavePatterns {
     static let adoptionWindow: TimeInterval = 30
 }
 
-/// Documents whose names recently disappeared, by folder and name, so that a file
-/// created under the same name continues their history (vim's rename-and-write,
+/// What a document's next holder takes over when a save replaces the file that held it: the
+/// document (its history), its owner, group and permission bits, and its attributes (the ACLs,
+/// level markers, status, lock and hold among them).
+struct DocumentIdentity {
+    var document: Int64
+    /// The node that held it (its comments move with the document).
+    var inode: InodeNumber
+    var uid: UInt32
+    var gid: UInt32
+    var permissions: UInt32
+    var xattrs: [(name: [UInt8], value: [UInt8])]
+}
+
+/// Documents whose names recently disappeared, by folder and name, so that a file created under
+/// the same name by the same user continues their history (vim's rename-and-write,
 /// delete-and-recreate).
 struct RecentNames {
     struct Key: Hashable {
@@ -50,20 +63,24 @@ struct RecentNames {
         var name: [UInt8]
     }
 
-    private var entries: [Key: (document: Int64, xattrs: [(name: [UInt8], value: [UInt8])], time: Date)] = [:]
+    private var entries: [Key: (identity: DocumentIdentity, departedBy: UInt32, time: Date)] = [:]
 
-    mutating func remember(_ document: Int64, xattrs: [(name: [UInt8], value: [UInt8])], as name: [UInt8], in folder: InodeNumber) {
+    /// `uid` made the name go away, and may continue the document.
+    mutating func remember(_ identity: DocumentIdentity, departedBy uid: UInt32, as name: [UInt8], in folder: InodeNumber) {
         let now = Date()
         if entries.count > 10_000 {
             entries = entries.filter { now.timeIntervalSince($0.value.time) < SavePatterns.adoptionWindow }
         }
-        entries[Key(folder: folder, name: name)] = (document, xattrs, now)
+        entries[Key(folder: folder, name: name)] = (identity, uid, now)
     }
 
-    /// The document that last had `name` in `folder`, if it lost it recently; forgets it.
-    mutating func adopt(_ name: [UInt8], in folder: InodeNumber) -> (document: Int64, xattrs: [(name: [UInt8], value: [UInt8])])? {
-        guard let entry = entries.removeValue(forKey: Key(folder: folder, name: name)),
-              Date().timeIntervalSince(entry.time) < SavePatterns.adoptionWindow else { return nil }
-        return (entry.document, entry.xattrs)
+    /// The document that last had `name` in `folder`, if it lost it recently and `uid` is who made
+    /// it go; forgets it.
+    mutating func adopt(_ name: [UInt8], in folder: InodeNumber, by uid: UInt32) -> DocumentIdentity? {
+        let key = Key(folder: folder, name: name)
+        guard let entry = entries[key], entry.departedBy == uid else { return nil }
+        entries[key] = nil
+        guard Date().timeIntervalSince(entry.time) < SavePatterns.adoptionWindow else { return nil }
+        return entry.identity
     }
 }

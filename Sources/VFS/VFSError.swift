@@ -44,6 +44,12 @@ public struct Caller: Sendable {
         return groups
     }
 
+    /// The same caller with its groups read once, for many checks in a row.
+    public func resolvingGroups() -> Caller {
+        let groups = self.groups
+        return Caller(uid: uid, gid: gid, pid: pid, umask: umask, supplementaryGroups: { groups })
+    }
+
     public static let root = Caller(uid: 0, gid: 0)
 }
 

@@ -65,9 +65,12 @@ extension Volume {
     func level(of caller: Caller, on node: NodeRecord, in reader: CatalogReader) throws -> AccessLevel {
         if caller.uid == 0 || caller.uid == node.uid { return .owner }
         let groups = caller.groups
-        let bits = try accessACL(of: node, in: reader).permissions(uid: caller.uid, groups: groups, owner: node.uid,
-                                                                  ownerGroup: node.gid)
-        var level = AccessLevel.from(permissions: bits)
+        let acl = try accessACL(of: node, in: reader)
+        func allows(_ bits: UInt32) -> Bool {
+            acl.allows(bits, uid: caller.uid, groups: groups, owner: node.uid, ownerGroup: node.gid)
+        }
+        // As the kernel decides opens: edit needs one entry with read and write together.
+        var level: AccessLevel = allows(6) ? .edit : allows(4) ? .view : .none
         for marker in try markers(of: node.inode, in: reader).access where marker.level > level {
             let applies = switch marker.principal {
             case .user(let id): id == caller.uid
@@ -97,12 +100,16 @@ extension Volume {
     // MARK: Granting
 
     /// Gives `principal` exactly `level` on the node (and, with `recursive`, on everything below a
-    /// folder); `.none` revokes. Folders also pass the grant on to what is created in them.
-    /// Needs admin on the node (EPERM otherwise); `owner` transfers ownership and needs the owner.
-    /// Returns the nodes whose permissions changed.
+    /// folder that the caller may manage too); `.none` revokes. Folders also pass the grant on to
+    /// what is created in them. Needs admin on the node (EPERM otherwise); `owner` transfers
+    /// ownership and needs the owner, on every node it reaches. Returns the nodes whose
+    /// permissions changed.
     public func grant(_ level: AccessLevel, to principal: Principal, on inode: InodeNumber, recursive: Bool,
                       caller: Caller) throws -> [InodeNumber] {
         try Self.refuseVirtual(inode)
+        if case .user(let id) = principal, id == PosixACL.undefinedID { throw VFSError(.invalid, "no such user id") }
+        if case .group(let id) = principal, id == PosixACL.undefinedID { throw VFSError(.invalid, "no such group id") }
+        let caller = caller.resolvingGroups()
         return try stage { w -> [InodeNumber] in
             let top = try self.node(inode, in: w.reader)
             try self.require(.admin, of: caller, on: top, in: w.reader, "granting", error: .notPermitted)
@@ -114,15 +121,23 @@ extension Volume {
                 throw VFSError(.invalid, "public access is view or none")
             }
             var changed: [InodeNumber] = []
+            var skipped = 0
             var pending = [top]
             while let node = pending.popLast() {
-                if try self.apply(level, to: principal, on: node, in: w) { changed.append(node.inode) }
+                // Below the top, only what the caller may manage: nobody takes over others' files this way.
+                if node.inode != top.inode,
+                   try self.level(of: caller, on: node, in: w.reader) < (level == .owner ? .owner : .admin) {
+                    skipped += 1
+                } else if try self.apply(level, to: principal, on: node, in: w) {
+                    changed.append(node.inode)
+                }
                 guard recursive, node.kind == .directory else { continue }
                 for entry in try w.reader.entries(in: node.inode) {
                     if let child = try w.reader.node(entry.inode) { pending.append(child) }
                 }
             }
-            try self.audit("grant", caller: caller, node: top, after: "\(Self.describe(principal)) \(level.name)\(recursive ? " recursive" : "")", in: w)
+            try self.audit("grant", caller: caller, node: top, after: "\(Self.describe(principal)) \(level.name)"
+                           + (recursive ? " recursive, \(changed.count) changed, \(skipped) not the caller's to manage" : ""), in: w)
             return changed
         }
     }

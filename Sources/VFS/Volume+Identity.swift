@@ -37,11 +37,12 @@ extension Volume {
         table.withLock { $0.inodes[inode]?.content?.isModified ?? false }
     }
 
-    /// `node` takes over `document`: its history, and the stored attributes it does not set itself.
-    /// The document's previous holder, if any, gets a fresh document without history.
-    func adopt(_ document: Int64, xattrs: [(name: [UInt8], value: [UInt8])], into node: inout NodeRecord,
-               in w: CatalogWriter) throws {
+    /// `node` takes over a document: its history, owner and permissions, and its attributes
+    /// (its own status, lock and hold never override the document's). The document's previous
+    /// holder, if any, gets a fresh document without history.
+    func adopt(_ identity: DocumentIdentity, into node: inout NodeRecord, caller: Caller, in w: CatalogWriter) throws {
         let abandoned = node.document
+        let document = identity.document
         if let holder = try w.reader.node(ofDocument: document), holder != node.inode, var other = try w.reader.node(holder) {
             other.document = try w.allocateDocument()
             try w.updateNode(other)
@@ -53,54 +54,59 @@ extension Volume {
         node.document = document
         let own = try w.reader.xattrs(of: node.inode).map(\.name)
         // Who may do what is the document's, not what the new file was created with.
-        for name in own where Self.isIdentity(name) && !xattrs.contains(where: { $0.name == name }) {
+        for name in own where Self.isIdentity(name) && !identity.xattrs.contains(where: { $0.name == name }) {
             try w.removeXattr(name, from: node.inode)
         }
-        for attribute in xattrs {
-            if attribute.name == Self.ownerAttribute {
-                let fields = String(decoding: attribute.value, as: UTF8.self).split(separator: " ").compactMap { UInt32($0) }
-                guard fields.count == 3 else { continue }
-                node.uid = fields[0]
-                node.gid = fields[1]
-                // Never setuid or setgid bits over content someone else wrote.
-                node.permissions = fields[2] & 0o1777
-            } else if Self.isIdentity(attribute.name) || (!own.contains(attribute.name) && Self.isStored(attribute.name)) {
-                try w.setXattr(attribute.name, to: attribute.value, on: node.inode)
-            }
+        for attribute in identity.xattrs where Self.isIdentity(attribute.name) || (!own.contains(attribute.name) && Self.isStored(attribute.name)) {
+            try w.setXattr(attribute.name, to: attribute.value, on: node.inode)
         }
-        // The history of a temporary file goes with it, unless another name still holds it.
-        if let abandoned, abandoned != document {
-            let holder = try w.reader.node(ofDocument: abandoned)
-            if holder == nil || holder == node.inode {
-                for version in try w.reader.versions(of: abandoned) { try w.removeVersion(of: abandoned, number: version.number) }
+        node.uid = identity.uid
+        node.gid = identity.gid
+        // Never setuid or setgid bits over content someone else wrote.
+        node.permissions = identity.permissions & 0o1777
+        try w.moveComments(from: identity.inode, to: node.inode)
+        // The history of the file that became the save goes with it: at most the one version its
+        // own writer made of it, and never a held document's.
+        if let abandoned, abandoned != document, try w.reader.node(ofDocument: abandoned).map({ $0 == node.inode }) ?? true {
+            let versions = try w.reader.versions(of: abandoned)
+            if versions.count <= 1, versions.allSatisfy({ $0.author == caller.uid }) {
+                for version in versions {
+                    try w.removeVersion(of: abandoned, number: version.number)
+                    try audit("discard", caller: caller, node: node, before: "version \(version.number.rawValue) of the saved file",
+                              in: w)
+                }
             }
         }
     }
 
-    /// Remembers that `node`'s name went away (deleted, or renamed to a backup name), so that a
-    /// file created under it soon after continues its history.
-    func rememberDeparture(of node: NodeRecord, name: FileName, in folder: InodeNumber, w: CatalogWriter) throws {
-        guard node.kind == .regular, let document = node.document, !SavePatterns.isTransient(name.bytes),
-              try w.reader.latestVersion(of: document) != nil else { return }
-        let xattrs = try identity(of: node, in: w.reader)
-        recentNames.withLock { $0.remember(document, xattrs: xattrs, as: name.bytes, in: folder) }
+    /// Remembers that `node`'s name went away (deleted, or renamed to a backup name) by the
+    /// caller's doing, so that a file the caller creates under it soon after continues its
+    /// history. Only for a caller who may edit the document.
+    func rememberDeparture(of node: NodeRecord, name: FileName, in folder: InodeNumber, caller: Caller, w: CatalogWriter) throws {
+        guard node.kind == .regular, node.document != nil, !SavePatterns.isTransient(name.bytes),
+              try w.reader.latestVersion(of: node.document!) != nil,
+              try level(of: caller, on: node, in: w.reader) >= .edit else { return }
+        let identity = try identity(of: node, in: w.reader)
+        recentNames.withLock { $0.remember(identity, departedBy: caller.uid, as: name.bytes, in: folder) }
     }
 
-    /// Whether renaming `source` over `replaced` is a save of that document (its next version).
+    /// Whether renaming `source` over `replaced` is a save of that document (its next version):
+    /// a new or temporary file of the caller's own, by a caller who may edit the document.
     func continuesDocument(_ source: NodeRecord, from name: FileName, to newName: FileName, replacing replaced: NodeRecord,
-                           in reader: CatalogReader) throws -> Bool {
+                           caller: Caller, in reader: CatalogReader) throws -> Bool {
         guard source.kind == .regular, replaced.kind == .regular, replaced.document != nil,
-              !SavePatterns.isTransient(newName.bytes) else { return false }
-        return try SavePatterns.isTransient(name.bytes) || reader.versions(of: source.document ?? -1).count <= 1
+              !SavePatterns.isTransient(newName.bytes), caller.uid == 0 || source.uid == caller.uid else { return false }
+        // A document with a history of its own, or under legal hold, is moved, never dissolved into another.
+        guard try reader.versions(of: source.document ?? -1).count <= 1,
+              try reader.xattr(XattrName.hold, of: source.inode) == nil else { return false }
+        return try level(of: caller, on: replaced, in: reader) >= .edit
     }
 
-    /// What a document's next holder takes over: its attributes (the ACLs and markers among them)
-    /// and, as the pseudo-attribute `nexus.owner`, its owner, group and permission bits.
-    func identity(of node: NodeRecord, in reader: CatalogReader) throws -> [(name: [UInt8], value: [UInt8])] {
-        try reader.xattrs(of: node.inode) + [(Self.ownerAttribute, Array("\(node.uid) \(node.gid) \(node.permissions)".utf8))]
+    /// What a document's next holder takes over (see `DocumentIdentity`).
+    func identity(of node: NodeRecord, in reader: CatalogReader) throws -> DocumentIdentity {
+        DocumentIdentity(document: node.document ?? -1, inode: node.inode, uid: node.uid, gid: node.gid,
+                         permissions: node.permissions, xattrs: try reader.xattrs(of: node.inode))
     }
-
-    static let ownerAttribute = Array("nexus.owner".utf8)
 
     /// Applied to a regular file after it was renamed to `newName` (over `replaced`, if any).
     func renamedFile(_ source: inout NodeRecord, from name: FileName, in parent: InodeNumber, to newName: FileName,
@@ -110,17 +116,16 @@ extension Volume {
         let isTransient = SavePatterns.isTransient(newName.bytes)
         if isTransient {
             // vim renames the document to a backup name, then writes a new file under the old name.
-            if !wasTransient { try rememberDeparture(of: source, name: name, in: parent, w: w) }
+            if !wasTransient { try rememberDeparture(of: source, name: name, in: parent, caller: caller, w: w) }
             return
         }
-        if let replaced, let document = replaced.document,
-           try continuesDocument(source, from: name, to: newName, replacing: replaced, in: w.reader) {
+        if let replaced, try continuesDocument(source, from: name, to: newName, replacing: replaced, caller: caller, in: w.reader) {
             // A new or temporary file renamed over the document: the save, and the document goes
             // on. A document with a history of its own moved over another keeps its own.
-            let xattrs = try identity(of: replaced, in: w.reader)
-            try adopt(document, xattrs: xattrs, into: &source, in: w)
-        } else if wasTransient, let (document, xattrs) = recentNames.withLock({ $0.adopt(newName.bytes, in: newParent) }) {
-            try adopt(document, xattrs: xattrs, into: &source, in: w)
+            try adopt(try identity(of: replaced, in: w.reader), into: &source, caller: caller, in: w)
+        } else if replaced == nil, wasTransient,
+                  let identity = recentNames.withLock({ $0.adopt(newName.bytes, in: newParent, by: caller.uid) }) {
+            try adopt(identity, into: &source, caller: caller, in: w)
         } else if !wasTransient {
             return
         }

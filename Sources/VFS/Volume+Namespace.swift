@@ -28,8 +28,8 @@ extension Volume {
             try w.updateNode(node)
             // Deleted or renamed to a backup name a moment ago: the new file continues that history.
             if kind == .regular, !SavePatterns.isTransient(name.bytes),
-               let (document, xattrs) = recentNames.withLock({ $0.adopt(name.bytes, in: parent) }) {
-                try adopt(document, xattrs: xattrs, into: &node, in: w)
+               let identity = recentNames.withLock({ $0.adopt(name.bytes, in: parent, by: caller.uid) }) {
+                try adopt(identity, into: &node, caller: caller, in: w)
                 try w.updateNode(node)
             }
             try audit(kind == .directory ? "mkdir" : kind == .symlink ? "symlink" : "create", caller: caller, node: node,
@@ -82,7 +82,7 @@ extension Volume {
             node.changeTime = now
             try w.updateNode(node)
             try touch(parent, in: w, time: now, linkDelta: 0)
-            if node.linkCount == 0 { try rememberDeparture(of: node, name: name, in: parent, w: w) }
+            if node.linkCount == 0 { try rememberDeparture(of: node, name: name, in: parent, caller: caller, w: w) }
         }
     }
 

@@ -53,8 +53,13 @@ extension Volume {
                 if target == source { return nil }
                 if flags.contains(.noReplace) { throw VFSError(.exists) }
                 var targetNode = try self.node(target, in: w.reader)
-                let continues = try self.continuesDocument(sourceNode, from: name, to: newName, replacing: targetNode, in: w.reader)
+                let continues = try self.continuesDocument(sourceNode, from: name, to: newName, replacing: targetNode,
+                                                           caller: caller, in: w.reader)
                 try guardChange(continues ? .save : .replace, of: targetNode, caller: caller, in: w.reader)
+                if !continues {
+                    try audit(targetNode.kind == .directory ? "rmdir" : "delete", caller: caller, node: targetNode,
+                              after: "replaced by a rename", in: w)
+                }
                 if sourceNode.kind == .directory {
                     guard targetNode.kind == .directory else { throw VFSError(.notDirectory) }
                     guard try !w.reader.hasEntries(target) else { throw VFSError(.notEmpty) }

@@ -158,7 +158,10 @@ extension Volume {
         guard !options.readOnly else { return }
         let event = AuditEvent(time: .now, uid: caller.uid, action: Self.auditSafe(action), inode: node?.inode,
                                path: path?.bytes ?? [], before: nil, after: Self.auditSafe(reason), outcome: .refused)
-        refusals.withLock { $0.append(event) }
+        refusals.withLock { queue in
+            // A flood of refused requests (anyone may ask) is counted, not kept one by one.
+            if queue.events.count < 1_000 { queue.events.append(event) } else { queue.dropped += 1 }
+        }
     }
 
     /// Audit text never holds NUL or other control characters (SQLite text would cut or keep them
@@ -176,16 +179,30 @@ extension Volume {
         noteRefusal(action, caller: caller, node: found?.0, path: found?.1, reason: reason)
     }
 
+    struct RefusalQueue {
+        var events: [AuditEvent] = []
+        var dropped = 0
+    }
+
     /// Stages the refusals noted since the last call.
     func stageRefusals() {
-        let events = refusals.withLock { events in
-            defer { events.removeAll() }
-            return events
+        let (events, dropped) = refusals.withLock { queue in
+            defer { queue = RefusalQueue() }
+            return (queue.events, queue.dropped)
         }
         guard !events.isEmpty else { return }
         do {
             try stage { w in
-                for event in events { _ = try repository.appendAudit(event, in: w) }
+                // Logged when written (within the committer's tick of the refusal), so times keep their order.
+                let now = FileTime.now
+                for var event in events {
+                    event.time = now
+                    _ = try repository.appendAudit(event, in: w)
+                }
+                if dropped > 0 {
+                    _ = try repository.appendAudit(AuditEvent(time: now, uid: 0, action: "refusals not logged", path: [],
+                                                              after: "\(dropped) more refused requests", outcome: .refused), in: w)
+                }
             }
         } catch {
             logger.warning("could not audit \(events.count) refused requests: \(error)")

@@ -30,7 +30,8 @@ extension Volume {
 
     /// Attributes that say who may do what and go with a document's identity across saves.
     static func isIdentity(_ name: [UInt8]) -> Bool {
-        isACL(name) || name == LevelMarkers.attributeName || name == XattrName.lockHolder
+        isACL(name) || name == LevelMarkers.attributeName || name == XattrName.lockHolder || name == XattrName.status
+            || name == XattrName.lock || name == XattrName.hold
     }
 
     private static func checkName(_ name: [UInt8]) throws {
@@ -202,13 +203,17 @@ extension Volume {
         try requireOwnership(of: node, caller: caller)
         let acl = try PosixACL(xattr: value)
         var markers = try markers(of: node.inode, in: w.reader)
+        // A marker stays only while its principal's entry still gives the POSIX level under it.
+        let mask = acl.entry(.mask)?.permissions ?? 7
         func listed(_ marker: LevelMarkers.Marker) -> Bool {
-            acl.entries.contains { entry in
-                switch marker.principal {
+            let needed: UInt32 = marker.level == .comment ? 4 : 6
+            return acl.entries.contains { entry in
+                let matches = switch marker.principal {
                 case .user(let id): entry.tag == .user && entry.id == id
                 case .group(let id): entry.tag == .group && entry.id == id
                 case .everyone: false
                 }
+                return matches && entry.permissions & mask & needed == needed
             }
         }
         if name == PosixACL.accessName {
@@ -226,6 +231,11 @@ extension Volume {
     private func checkAttributeChange(_ name: [UInt8], to value: [UInt8]?, existing: [UInt8]?, on node: NodeRecord,
                                       caller: Caller, in w: CatalogWriter) throws {
         let holder = try lockHolder(of: node.inode, in: w.reader)
+        // A locked document is read-only for everyone but the holder, its attributes included;
+        // only the lock itself may be lifted by an admin.
+        if let holder, holder != caller.uid, name != XattrName.lock {
+            throw VFSError(.permissionDenied, "locked by \(UserNames.name(ofUser: holder))")
+        }
         switch name {
         case XattrName.status:
             try checkStatusChange(from: existing.map(Self.printable), to: value.map(Self.printable), on: node,
@@ -247,9 +257,7 @@ extension Volume {
         case XattrName.hold:
             try require(.admin, of: caller, on: node, in: w.reader, "a legal hold")
         default:
-            if let holder, holder != caller.uid {
-                throw VFSError(.permissionDenied, "locked by \(UserNames.name(ofUser: holder))")
-            }
+            break
         }
     }
 

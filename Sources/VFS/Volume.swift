@@ -27,7 +27,7 @@ public final class Volume: Sendable {
     /// SHA-256 per stored content, for `user.nexus.sha256`.
     let digests = Mutex([ManifestID: String]())
     /// Refused requests waiting to be audited (see `noteRefusal`).
-    let refusals = Mutex([AuditEvent]())
+    let refusals = Mutex(RefusalQueue())
     /// Tells the kernel about permission changes it did not make (set by the FUSE frontend).
     let invalidationHandler = Mutex<(@Sendable ([InodeNumber]) -> Void)?>(nil)
     let stopping = Mutex(false)
