@@ -190,4 +190,109 @@ struct AccessTests {
         try t.volume.setXattr(name("user.xdg.tags"), to: name("red"), flags: 0, on: doc, caller: alice)
         #expect(try t.volume.xattrNames(of: doc) == [name("user.xdg.tags")])
     }
+
+    /// A file named `name` in `folder`, written by `caller` (one save: one version).
+    func write(_ t: TestVolume, _ name: String, in folder: InodeNumber, _ text: String, as caller: Caller,
+               mode: UInt32 = 0o644) throws -> InodeNumber {
+        let (attributes, handle) = try t.volume.create(self.name(name), in: folder, mode: mode, flags: O_RDWR, caller: caller)
+        _ = try Array(text.utf8).withUnsafeBytes { try t.volume.write(handle, at: 0, data: $0, caller: caller) }
+        try t.volume.release(handle)
+        return attributes.inode
+    }
+
+    @Test("renaming another user's document over your own file moves it, as on a local disk: no takeover, no lost history")
+    func noTakeoverByRename() throws {
+        let t = try TestVolume()
+        let shared = try t.volume.makeDirectory(name("shared"), in: .root, mode: 0o777, caller: .root).inode
+        let secret = try write(t, "salary.txt", in: shared, "alice salary\n", as: alice, mode: 0o600)
+        let handle = try t.volume.open(secret, flags: O_WRONLY, caller: alice)
+        _ = try Array("v2\n".utf8).withUnsafeBytes { try t.volume.write(handle, at: 0, data: $0, caller: alice) }
+        try t.volume.release(handle)
+        _ = try write(t, "bob.txt", in: shared, "bob\n", as: bob)
+        try t.volume.rename(name("salary.txt"), in: shared, to: name("salary.txt.tmp"), in: shared, flags: [], caller: bob)
+        try t.volume.rename(name("salary.txt.tmp"), in: shared, to: name("bob.txt"), in: shared, flags: [], caller: bob)
+        let moved = try t.volume.lookup(name("bob.txt"), in: shared)
+        #expect(moved.inode == secret && moved.uid == alice.uid && moved.mode & 0o777 == 0o600)
+        #expect(try t.versions(secret).count == 2, "the history went with the document")
+        #expect(try t.volume.level(of: bob, on: secret) == .none)
+    }
+
+    @Test("a save by rename keeps the document's status, hold and lock, not the temporary file's; comments stay")
+    func saveKeepsTheDocumentsRules() throws {
+        let (t, folder, doc) = try fixture()
+        _ = try t.volume.grant(.edit, to: .user(2002), on: folder, recursive: true, caller: alice)
+        try t.volume.addComment("first look", on: doc, caller: alice)
+        try t.volume.setXattr(name("user.nexus.status"), to: name("review"), flags: 0, on: doc, caller: bob)
+        let temp = try write(t, ".doc.txt.tmp", in: folder, "two\n", as: bob)
+        // Bob owns the temporary file, so he may approve it; that is not an approval of the document.
+        try t.volume.setXattr(name("user.nexus.status"), to: name("approved"), flags: 0, on: temp, caller: bob)
+        try t.volume.rename(name(".doc.txt.tmp"), in: folder, to: name("doc.txt"), in: folder, flags: [], caller: bob)
+        let saved = try t.volume.lookup(name("doc.txt"), in: folder).inode
+        #expect(saved == temp && saved != doc)
+        #expect(try t.volume.xattr(name("user.nexus.status"), of: saved, caller: alice) == name("review"))
+        #expect(try t.volume.attributes(of: saved).uid == alice.uid, "the document keeps its owner")
+        #expect(try t.volume.comments(of: saved).map(\.text) == ["first look"])
+        #expect(try t.versions(saved).count == 2)
+
+        // A file under hold is never dissolved into a document: renamed over it, it replaces it.
+        let held = try write(t, ".doc.txt.tmp2", in: folder, "three\n", as: bob)
+        try t.volume.setXattr(name("user.nexus.hold"), to: name("mine"), flags: 0, on: held, caller: bob)
+        try t.volume.rename(name(".doc.txt.tmp2"), in: folder, to: name("doc.txt"), in: folder, flags: [], caller: bob)
+        #expect(try t.volume.attributes(of: held).uid == bob.uid)
+        #expect(try t.versions(saved).count == 2, "the replaced document's history stays")
+    }
+
+    @Test("view-level users cannot save by rename or by delete and recreate; another user's recreate is their own file")
+    func noSaveWithoutEdit() throws {
+        let t = try TestVolume()
+        let shared = try t.volume.makeDirectory(name("shared"), in: .root, mode: 0o777, caller: .root).inode
+        let doc = try write(t, "policy.txt", in: shared, "policy\n", as: alice)
+        _ = try write(t, "policy.txt.new", in: shared, "bob rewrote\n", as: bob)
+        try t.volume.rename(name("policy.txt.new"), in: shared, to: name("policy.txt"), in: shared, flags: [], caller: bob)
+        let replaced = try t.volume.lookup(name("policy.txt"), in: shared)
+        #expect(replaced.uid == bob.uid, "a plain replace: bob's file, not a version of alice's document")
+        #expect(try t.versions(doc).count == 1)
+
+        _ = try write(t, "notes.txt", in: shared, "alice notes\n", as: alice)
+        try t.volume.unlink(name("notes.txt"), in: shared, caller: alice)
+        let recreated = try write(t, "notes.txt", in: shared, "bob private\n",
+                                  as: Caller(uid: 2002, gid: 2002, umask: 0o077), mode: 0o666)
+        let attributes = try t.volume.attributes(of: recreated)
+        #expect(attributes.uid == bob.uid && attributes.mode & 0o777 == 0o600)
+    }
+
+    @Test("a recursive grant reaches only what the caller manages; owner is never taken over recursively")
+    func recursiveGrantStaysInItsLane() throws {
+        let (t, folder, _) = try fixture()
+        _ = try t.volume.grant(.edit, to: .user(2002), on: folder, recursive: false, caller: alice)
+        let bobs = try write(t, "bob-secret.txt", in: folder, "bob only\n", as: bob, mode: 0o600)
+        try t.volume.setXattr(PosixACL.accessName, to: PosixACL(mode: 0o600).xattr, flags: 0, on: bobs, caller: bob)
+        _ = try t.volume.grant(.owner, to: .user(2001), on: folder, recursive: true, caller: alice)
+        #expect(try t.volume.attributes(of: bobs).uid == bob.uid)
+        _ = try t.volume.grant(.view, to: .user(2003), on: folder, recursive: true, caller: alice)
+        #expect(try t.volume.level(of: carol, on: bobs) == .none)
+        #expect { _ = try t.volume.grant(.view, to: .user(UInt32.max), on: folder, recursive: false, caller: alice) } throws: {
+            ($0 as? VFSError)?.code == .invalid
+        }
+    }
+
+    @Test("a lock freezes status and hold for others; edit needs one ACL entry with read and write")
+    func lockAndPerEntryLevels() throws {
+        let (t, folder, doc) = try fixture()
+        _ = try t.volume.grant(.admin, to: .user(2002), on: folder, recursive: true, caller: alice)
+        try t.volume.setXattr(name("user.nexus.lock"), to: name("mine"), flags: 0, on: doc, caller: alice)
+        #expect { try t.volume.setXattr(name("user.nexus.status"), to: name("approved"), flags: 0, on: doc, caller: bob) } throws: {
+            ($0 as? VFSError)?.code == .permissionDenied
+        }
+        #expect { try t.volume.setXattr(name("user.nexus.hold"), to: name("x"), flags: 0, on: doc, caller: bob) } throws: {
+            ($0 as? VFSError)?.code == .permissionDenied
+        }
+        try t.volume.removeXattr(name("user.nexus.lock"), from: doc, caller: bob)
+
+        let acl = try PosixACL(entries: [.init(.userObject, 6), .init(.groupObject, 4), .init(.group, 4, id: 2100),
+                                         .init(.group, 2, id: 2101), .init(.mask, 6), .init(.other, 0)])
+        #expect(acl.allows(4, uid: 2005, groups: [2100, 2101], owner: 2001, ownerGroup: 2001))
+        #expect(!acl.allows(6, uid: 2005, groups: [2100, 2101], owner: 2001, ownerGroup: 2001),
+                "no single group entry holds read and write: the kernel refuses O_RDWR")
+    }
 }
