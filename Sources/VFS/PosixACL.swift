@@ -122,6 +122,13 @@ struct PosixACL: Equatable, Sendable {
         return copy
     }
 
+    /// The same list with the mask entry set to `bits` (when it has one).
+    func withMask(_ bits: UInt32) -> PosixACL {
+        var copy = self
+        for index in copy.entries.indices where copy.entries[index].tag == .mask { copy.entries[index].permissions = bits & 7 }
+        return copy
+    }
+
     /// Every entry's permission bits through `transform`.
     func mapping(_ transform: (UInt32) -> UInt32) -> PosixACL {
         var copy = self

@@ -120,24 +120,34 @@ extension Volume {
             if principal == .everyone && level > .view {
                 throw VFSError(.invalid, "public access is view or none")
             }
-            var changed: [InodeNumber] = []
-            var skipped = 0
+            var nodes: [NodeRecord] = []
             var pending = [top]
             while let node = pending.popLast() {
-                // Below the top, only what the caller may manage: nobody takes over others' files this way.
-                if node.inode != top.inode,
-                   try self.level(of: caller, on: node, in: w.reader) < (level == .owner ? .owner : .admin) {
-                    skipped += 1
-                } else if try self.apply(level, to: principal, on: node, in: w) {
-                    changed.append(node.inode)
-                }
+                nodes.append(node)
                 guard recursive, node.kind == .directory else { continue }
                 for entry in try w.reader.entries(in: node.inode) {
                     if let child = try w.reader.node(entry.inode) { pending.append(child) }
                 }
             }
+            // Giving access (or ownership) below the top needs the caller to manage each node, so
+            // nobody reads or takes over others' private files this way: all or nothing. Taking
+            // access away needs only the top.
+            if level != .none {
+                let needed: AccessLevel = level == .owner ? .owner : .admin
+                let unmanaged = try nodes.filter { node in
+                    try node.kind != .symlink && self.level(of: caller, on: node, in: w.reader) < needed
+                }
+                if let first = unmanaged.first {
+                    let path = try w.reader.path(of: first.inode).map { "\($0)" } ?? "inode \(first.inode)"
+                    throw VFSError(.notPermitted, "\(unmanaged.count) items inside, \(path) first, are not the caller's to manage")
+                }
+            }
+            var changed: [InodeNumber] = []
+            for node in nodes {
+                if try self.apply(level, to: principal, on: node, in: w) { changed.append(node.inode) }
+            }
             try self.audit("grant", caller: caller, node: top, after: "\(Self.describe(principal)) \(level.name)"
-                           + (recursive ? " recursive, \(changed.count) changed, \(skipped) not the caller's to manage" : ""), in: w)
+                           + (recursive ? " recursive, \(changed.count) changed" : ""), in: w)
             return changed
         }
     }
@@ -169,7 +179,13 @@ extension Volume {
             case .everyone: (.other, 0)
             }
             let acl = try accessACL(of: node, in: w.reader)
-            try store(accessACL: acl.setting(tag, id: id, permissions: level == .none ? nil : bits), on: &node, in: w)
+            var updated = acl.setting(tag, id: id, permissions: level == .none ? nil : bits)
+            // A document nobody executes stays so: entries inherited from a folder's rwx defaults
+            // must not become executable when the mask is recomputed.
+            if !folder, node.permissions & 0o111 == 0, let mask = updated.entry(.mask) {
+                updated = updated.withMask(mask.permissions & ~1)
+            }
+            try store(accessACL: updated, on: &node, in: w)
             var markers = try markers(of: node.inode, in: w.reader)
             markers.access = LevelMarkers.setting(markers.access, principal, to: level.marker)
             if folder {

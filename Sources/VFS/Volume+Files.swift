@@ -253,12 +253,12 @@ extension Volume {
                 if changes.size != nil {
                     try self.audit("truncate", caller: caller, node: node, after: "size \(changes.size ?? 0)", in: w)
                 }
+                if let atime = changes.accessTime { node.accessTime = atime.resolved(now) }
+                if let mtime = changes.modificationTime { node.modificationTime = mtime.resolved(now) }
                 if changes.accessTime != nil || changes.modificationTime != nil {
                     try self.audit("times", caller: caller, node: node, before: "mtime \(before.modificationTime.totalNanoseconds)",
                                    after: "mtime \(node.modificationTime.totalNanoseconds)", in: w)
                 }
-                if let atime = changes.accessTime { node.accessTime = atime.resolved(now) }
-                if let mtime = changes.modificationTime { node.modificationTime = mtime.resolved(now) }
                 node.changeTime = now
                 try w.updateNode(node)
                 return node

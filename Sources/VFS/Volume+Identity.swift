@@ -60,10 +60,15 @@ extension Volume {
         for attribute in identity.xattrs where Self.isIdentity(attribute.name) || (!own.contains(attribute.name) && Self.isStored(attribute.name)) {
             try w.setXattr(attribute.name, to: attribute.value, on: node.inode)
         }
+        let before = node
         node.uid = identity.uid
         node.gid = identity.gid
         // Never setuid or setgid bits over content someone else wrote.
         node.permissions = identity.permissions & 0o1777
+        if node.uid != before.uid || node.gid != before.gid || node.permissions != before.permissions {
+            try audit("adopt", caller: caller, node: node, before: "\(before.uid):\(before.gid) \(Self.modeText(before))",
+                      after: "\(node.uid):\(node.gid) \(Self.modeText(node)) (the document's)", in: w)
+        }
         try w.moveComments(from: identity.inode, to: node.inode)
         // The history of the file that became the save goes with it: at most the one version its
         // own writer made of it, and never a held document's.
@@ -94,12 +99,18 @@ extension Volume {
     /// a new or temporary file of the caller's own, by a caller who may edit the document.
     func continuesDocument(_ source: NodeRecord, from name: FileName, to newName: FileName, replacing replaced: NodeRecord,
                            caller: Caller, in reader: CatalogReader) throws -> Bool {
-        guard source.kind == .regular, replaced.kind == .regular, replaced.document != nil,
-              !SavePatterns.isTransient(newName.bytes), caller.uid == 0 || source.uid == caller.uid else { return false }
-        // A document with a history of its own, or under legal hold, is moved, never dissolved into another.
-        guard try reader.versions(of: source.document ?? -1).count <= 1,
-              try reader.xattr(XattrName.hold, of: source.inode) == nil else { return false }
+        guard replaced.kind == .regular, replaced.document != nil, !SavePatterns.isTransient(newName.bytes),
+              try isFreshSave(source, caller: caller, in: reader) else { return false }
         return try level(of: caller, on: replaced, in: reader) >= .edit
+    }
+
+    /// Whether `source` can become a save of some document: a regular file of the caller's own
+    /// with at most one version of its own and no legal hold. A document with a history of its
+    /// own, someone else's, or under hold is moved, never dissolved into another.
+    func isFreshSave(_ source: NodeRecord, caller: Caller, in reader: CatalogReader) throws -> Bool {
+        guard source.kind == .regular, caller.uid == 0 || source.uid == caller.uid else { return false }
+        return try reader.versions(of: source.document ?? -1).count <= 1
+            && reader.xattr(XattrName.hold, of: source.inode) == nil
     }
 
     /// What a document's next holder takes over (see `DocumentIdentity`).
@@ -123,7 +134,7 @@ extension Volume {
             // A new or temporary file renamed over the document: the save, and the document goes
             // on. A document with a history of its own moved over another keeps its own.
             try adopt(try identity(of: replaced, in: w.reader), into: &source, caller: caller, in: w)
-        } else if replaced == nil, wasTransient,
+        } else if replaced == nil, wasTransient, try isFreshSave(source, caller: caller, in: w.reader),
                   let identity = recentNames.withLock({ $0.adopt(newName.bytes, in: newParent, by: caller.uid) }) {
             try adopt(identity, into: &source, caller: caller, in: w)
         } else if !wasTransient {

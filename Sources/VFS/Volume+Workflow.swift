@@ -159,8 +159,15 @@ extension Volume {
         let event = AuditEvent(time: .now, uid: caller.uid, action: Self.auditSafe(action), inode: node?.inode,
                                path: path?.bytes ?? [], before: nil, after: Self.auditSafe(reason), outcome: .refused)
         refusals.withLock { queue in
-            // A flood of refused requests (anyone may ask) is counted, not kept one by one.
-            if queue.events.count < 1_000 { queue.events.append(event) } else { queue.dropped += 1 }
+            // A flood of refused requests (anyone may ask) is counted, not kept one by one: at most
+            // `refusalsPerSecond` a second are logged individually.
+            let now = ContinuousClock.now
+            if queue.windowStart.duration(to: now) >= .seconds(1) {
+                queue.windowStart = now
+                queue.inWindow = 0
+            }
+            queue.inWindow += 1
+            if queue.inWindow <= Self.refusalsPerSecond { queue.events.append(event) } else { queue.dropped += 1 }
         }
     }
 
@@ -179,18 +186,25 @@ extension Volume {
         noteRefusal(action, caller: caller, node: found?.0, path: found?.1, reason: reason)
     }
 
+    static let refusalsPerSecond = 100
+
     struct RefusalQueue {
         var events: [AuditEvent] = []
         var dropped = 0
+        var windowStart = ContinuousClock.now
+        var inWindow = 0
     }
 
     /// Stages the refusals noted since the last call.
     func stageRefusals() {
         let (events, dropped) = refusals.withLock { queue in
-            defer { queue = RefusalQueue() }
+            defer {
+                queue.events = []
+                queue.dropped = 0
+            }
             return (queue.events, queue.dropped)
         }
-        guard !events.isEmpty else { return }
+        guard !events.isEmpty || dropped > 0 else { return }
         do {
             try stage { w in
                 // Logged when written (within the committer's tick of the refusal), so times keep their order.

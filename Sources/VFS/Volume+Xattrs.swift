@@ -232,8 +232,8 @@ extension Volume {
                                       caller: Caller, in w: CatalogWriter) throws {
         let holder = try lockHolder(of: node.inode, in: w.reader)
         // A locked document is read-only for everyone but the holder, its attributes included;
-        // only the lock itself may be lifted by an admin.
-        if let holder, holder != caller.uid, name != XattrName.lock {
+        // an admin may still lift the lock, and place or lift a legal hold (which outranks it).
+        if let holder, holder != caller.uid, name != XattrName.lock, name != XattrName.hold {
             throw VFSError(.permissionDenied, "locked by \(UserNames.name(ofUser: holder))")
         }
         switch name {

@@ -261,22 +261,48 @@ struct AccessTests {
         #expect(attributes.uid == bob.uid && attributes.mode & 0o777 == 0o600)
     }
 
-    @Test("a recursive grant reaches only what the caller manages; owner is never taken over recursively")
+    @Test("a recursive grant needs the caller to manage everything it reaches (all or nothing); a recursive revoke reaches everything")
     func recursiveGrantStaysInItsLane() throws {
         let (t, folder, _) = try fixture()
         _ = try t.volume.grant(.edit, to: .user(2002), on: folder, recursive: false, caller: alice)
+        _ = try t.volume.grant(.edit, to: .user(2003), on: folder, recursive: false, caller: alice)
         let bobs = try write(t, "bob-secret.txt", in: folder, "bob only\n", as: bob, mode: 0o600)
         try t.volume.setXattr(PosixACL.accessName, to: PosixACL(mode: 0o600).xattr, flags: 0, on: bobs, caller: bob)
-        _ = try t.volume.grant(.owner, to: .user(2001), on: folder, recursive: true, caller: alice)
+        #expect { _ = try t.volume.grant(.owner, to: .user(2001), on: folder, recursive: true, caller: alice) } throws: {
+            ($0 as? VFSError)?.code == .notPermitted
+        }
+        #expect { _ = try t.volume.grant(.view, to: .user(2004), on: folder, recursive: true, caller: alice) } throws: {
+            ($0 as? VFSError)?.code == .notPermitted
+        }
         #expect(try t.volume.attributes(of: bobs).uid == bob.uid)
-        _ = try t.volume.grant(.view, to: .user(2003), on: folder, recursive: true, caller: alice)
-        #expect(try t.volume.level(of: carol, on: bobs) == .none)
+        #expect(try t.volume.level(of: Caller(uid: 2004, gid: 2004), on: folder) == .none, "a refused grant changes nothing")
+        try t.volume.setXattr(PosixACL.accessName, to: PosixACL(xattr: try t.volume.xattr(PosixACL.accessName, of: folder, caller: alice))
+                                .setting(.user, id: 2003, permissions: 6).xattr, flags: 0, on: bobs, caller: bob)
+        #expect(try t.volume.level(of: carol, on: bobs) == .edit)
+        _ = try t.volume.grant(.none, to: .user(2003), on: folder, recursive: true, caller: alice)
+        #expect(try t.volume.level(of: carol, on: bobs) == .none, "the folder's owner revokes inside her folder")
         #expect { _ = try t.volume.grant(.view, to: .user(UInt32.max), on: folder, recursive: false, caller: alice) } throws: {
             ($0 as? VFSError)?.code == .invalid
         }
     }
 
-    @Test("a lock freezes status and hold for others; edit needs one ACL entry with read and write")
+    @Test("a temporary name moved into a just-deleted name continues that document only with a file of the mover's own")
+    func noTakeoverThroughARecentName() throws {
+        let t = try TestVolume()
+        let shared = try t.volume.makeDirectory(name("shared"), in: .root, mode: 0o777, caller: .root).inode
+        let held = try write(t, "HX", in: shared, "legal\n", as: alice, mode: 0o600)
+        try t.volume.setXattr(name("user.nexus.hold"), to: name("case 7"), flags: 0, on: held, caller: alice)
+        _ = try write(t, "E9", in: shared, "e\n", as: bob)
+        try t.volume.unlink(name("E9"), in: shared, caller: bob)
+        try t.volume.rename(name("HX"), in: shared, to: name(".hx.tmp"), in: shared, flags: [], caller: bob)
+        try t.volume.rename(name(".hx.tmp"), in: shared, to: name("E9"), in: shared, flags: [], caller: bob)
+        let moved = try t.volume.attributes(of: held)
+        #expect(moved.uid == alice.uid && moved.mode & 0o777 == 0o600)
+        #expect(try t.volume.xattr(name("user.nexus.hold"), of: held, caller: alice) == name("case 7"))
+        #expect { try t.volume.unlink(name("E9"), in: shared, caller: bob) } throws: { ($0 as? VFSError)?.code == .notPermitted }
+    }
+
+    @Test("a lock freezes the status for others (not a legal hold); edit needs one ACL entry with read and write")
     func lockAndPerEntryLevels() throws {
         let (t, folder, doc) = try fixture()
         _ = try t.volume.grant(.admin, to: .user(2002), on: folder, recursive: true, caller: alice)
@@ -284,9 +310,8 @@ struct AccessTests {
         #expect { try t.volume.setXattr(name("user.nexus.status"), to: name("approved"), flags: 0, on: doc, caller: bob) } throws: {
             ($0 as? VFSError)?.code == .permissionDenied
         }
-        #expect { try t.volume.setXattr(name("user.nexus.hold"), to: name("x"), flags: 0, on: doc, caller: bob) } throws: {
-            ($0 as? VFSError)?.code == .permissionDenied
-        }
+        // A legal hold outranks a check-out: an admin places it on a locked document.
+        try t.volume.setXattr(name("user.nexus.hold"), to: name("x"), flags: 0, on: doc, caller: bob)
         try t.volume.removeXattr(name("user.nexus.lock"), from: doc, caller: bob)
 
         let acl = try PosixACL(entries: [.init(.userObject, 6), .init(.groupObject, 4), .init(.group, 4, id: 2100),
