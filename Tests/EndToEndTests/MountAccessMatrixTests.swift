@@ -287,6 +287,40 @@ struct MountAccessMatrixTests {
         ], in: project.mount.mountpoint)
     }
 
+    @Test("no way around the path: a file handle taken by a user with access cannot be opened by another user (open_by_handle_at is EPERM)")
+    func noOpeningByHandle() throws {
+        let project = try Project("handle")
+        let u = project.users
+        // name_to_handle_at by the owner, then open_by_handle_at by bob with that handle: the kernel
+        // reserves opening by handle to CAP_DAC_READ_SEARCH, so guessing or borrowing inodes gets nowhere.
+        let handle = """
+            import ctypes, ctypes.util
+            libc = ctypes.CDLL(None, use_errno=True)
+            class FH(ctypes.Structure):
+                _fields_ = [("size", ctypes.c_uint), ("type", ctypes.c_int), ("bytes", ctypes.c_ubyte * 128)]
+            def handle_of(path):
+                fh, mount = FH(), ctypes.c_int()
+                fh.size = 128
+                if libc.name_to_handle_at(-100, path.encode(), ctypes.byref(fh), ctypes.byref(mount), 0) != 0:
+                    raise OSError(ctypes.get_errno(), "name_to_handle_at")
+                return bytes(fh)
+            def open_handle(raw):
+                fh = FH.from_buffer_copy(raw)
+                fd = libc.open_by_handle_at(os.open('.', os.O_RDONLY), ctypes.byref(fh), os.O_RDONLY)
+                if fd < 0:
+                    raise OSError(ctypes.get_errno(), "open_by_handle_at")
+                os.close(fd)
+            """
+        try PermissionProbe.expect([
+            TestUser.root.does("make_dir('private', 'nexus-alice', 'nexus-alice', 0o700)"),
+            TestUser.root.does("make_file('private/secret.txt', 'nexus-alice', 'nexus-alice', 0o600, b'secret\\n')"),
+            u.alice.does(handle + "\nopen('/var/tmp/nexusfs-handle', 'wb').write(handle_of('private/secret.txt'))"),
+            u.bob.does(handle + "\nopen_handle(open('/var/tmp/nexusfs-handle', 'rb').read())", expect: "EPERM"),
+            u.bob.does("read('private/secret.txt')", expect: "EACCES"),
+        ], in: project.mount.mountpoint)
+        try? FileManager.default.removeItem(atPath: "/var/tmp/nexusfs-handle")
+    }
+
     @Test("principals: a group grant reaches its members only, a uid works as a name, public is view only (EINVAL), only the owner transfers ownership")
     func principals() throws {
         let project = try Project("principals")
