@@ -64,7 +64,7 @@ extension Volume {
         let noSpace = (error as? VFSError)?.code == .noSpace || (error as? RepositoryError)?.code == .noSpace
             || (error as? CatalogError)?.code == .noSpace
         return noSpace ? "changes could not be saved: no space left on the repository's disk"
-            : "changes could not be saved: an I/O error (the daemon's log has details)"
+            : "changes could not be saved: an I/O error (details in mount.log beside the live catalog)"
     }
 
     /// Saves every written file, commits, stops the committer and closes the repository.

@@ -61,12 +61,15 @@ enum Daemon {
 struct Readiness {
     let fd: Int32
 
-    func succeed() {
+    /// Reports the mount ready; from then on the daemon's log (stderr) goes to `log`, appended,
+    /// or nowhere if that cannot be opened.
+    func succeed(logTo log: String) {
         _ = write(fd, "ok\n", 3)
         close(fd)
         // Detach from the terminal's output now that the parent has its answer.
-        let null = open("/dev/null", O_WRONLY)
-        if null >= 0 { dup2(null, 2); close(null) }
+        var target = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        if target < 0 { target = open("/dev/null", O_WRONLY) }
+        if target >= 0 { dup2(target, 2); close(target) }
     }
 
     func fail(code: Int32, message: String) {

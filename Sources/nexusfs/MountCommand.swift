@@ -90,7 +90,9 @@ struct MountCommand: ParsableCommand {
             for inode in inodes { session?.invalidateInode(inode.rawValue, offset: -1) }
         }
         volume.startCommitting()
-        readiness?.succeed()
+        // Next to the live catalog: what went wrong after the mount left the terminal.
+        readiness?.succeed(logTo: (Repository.catalogPath(stateRoot: stateRoot, id: repo.config.id) as NSString)
+                            .deletingLastPathComponent + "/mount.log")
         var failure: (any Error)?
         do { try session.run() } catch { failure = error }
         session.unmount()
