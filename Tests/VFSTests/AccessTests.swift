@@ -79,6 +79,9 @@ struct AccessTests {
         let sub = try t.volume.makeDirectory(name("sub"), in: folder, mode: 0o755, caller: alice)
         #expect(try t.volume.xattr(PosixACL.defaultName, of: sub.inode, caller: alice).isEmpty == false,
                 "a subfolder inherits the default ACL itself")
+        _ = try t.volume.grant(.view, to: .user(2003), on: child.inode, recursive: false, caller: alice)
+        #expect(try t.volume.attributes(of: child.inode).mode & 0o111 == 0,
+                "the folder's rwx entries do not make the document executable when the mask is recomputed")
         let report = try t.volume.accessReport(of: child.inode)
         #expect(report.contains(AccessGrant(principal: .user(2002), level: .edit, reason: "inherited from /proj")))
     }
