@@ -24,6 +24,16 @@ enum MountedRequest {
         throw failure(ERANGE, path)
     }
 
+    /// A computed JSON listing of `path`: printed as it is with `json` (nil returned), else decoded.
+    static func listing<T: Decodable>(_ path: String, _ name: String, of type: T.Type, json: Bool) throws -> [T]? {
+        let text = try get(path, name)
+        if json {
+            print(text)
+            return nil
+        }
+        return try JSONDecoder().decode([T].self, from: Data(text.utf8))
+    }
+
     static func failure(_ code: Int32, _ path: String) -> UsageOrFailure {
         switch code {
         case EACCES, EPERM: UsageOrFailure("\(path): \(String(cString: strerror(code))) (your level does not allow this)")
@@ -128,13 +138,8 @@ struct AccessCommand: ParsableCommand {
 
     func run() throws {
         try reportingRequestErrors {
-            let report = try MountedRequest.get(path, "user.nexus.grants")
+            guard let grants = try MountedRequest.listing(path, "user.nexus.grants", of: Grant.self, json: json) else { return }
             let mine = try MountedRequest.get(path, "user.nexus.access")
-            if json {
-                print(report)
-                return
-            }
-            let grants = try JSONDecoder().decode([Grant].self, from: Data(report.utf8))
             print(path)
             for grant in grants {
                 let who = grant.kind == "group" ? "group \(grant.principal)" : grant.principal
@@ -179,12 +184,8 @@ struct CommentsCommand: ParsableCommand {
 
     func run() throws {
         try reportingRequestErrors {
-            let listing = try MountedRequest.get(path, "user.nexus.comments")
-            if json {
-                print(listing)
-                return
-            }
-            for comment in try JSONDecoder().decode([Comment].self, from: Data(listing.utf8)) {
+            guard let comments = try MountedRequest.listing(path, "user.nexus.comments", of: Comment.self, json: json) else { return }
+            for comment in comments {
                 print("\(comment.time)  \(comment.user): \(comment.text)")
             }
         }
