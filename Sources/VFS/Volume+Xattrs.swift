@@ -218,6 +218,8 @@ extension Volume {
         }
         if name == PosixACL.accessName {
             try store(accessACL: acl, on: &node, in: w)
+            // As Linux does (posix_acl_update_mode): setgid goes unless the caller is in the group.
+            if caller.uid != 0 && !caller.groups.contains(node.gid) { node.permissions &= ~0o2000 }
             markers.access = markers.access.filter(listed)
         } else {
             guard node.kind == .directory else { throw VFSError(.permissionDenied, "only folders have a default ACL") }

@@ -49,6 +49,10 @@ struct AccessTests {
         #expect { try t.volume.setXattr(PosixACL.accessName, to: acl.xattr, flags: 0, on: doc, caller: bob) } throws: {
             ($0 as? VFSError)?.code == .notPermitted
         }
+        _ = try t.volume.setAttributes(doc, AttributeChanges(mode: 0o2640), handle: nil, caller: alice)
+        try t.volume.setXattr(PosixACL.accessName, to: acl.xattr, flags: 0, on: doc,
+                              caller: Caller(uid: 2001, gid: 2999, supplementaryGroups: { [] }))
+        #expect(try t.volume.attributes(of: doc).mode & 0o2000 == 0, "setgid goes when the owner is outside the group")
         _ = try t.volume.setAttributes(doc, AttributeChanges(mode: 0o600), handle: nil, caller: alice)
         let masked = try PosixACL(xattr: try t.volume.xattr(PosixACL.accessName, of: doc, caller: alice))
         #expect(masked.entry(.mask)?.permissions == 0, "chmod sets the mask, as on a local disk")
