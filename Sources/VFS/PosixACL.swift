@@ -78,6 +78,13 @@ struct PosixACL: Equatable, Sendable {
         return bytes
     }
 
+    /// The owner, owning group and other entries alone (no named entries, no mask).
+    var objectEntries: PosixACL {
+        var copy = self
+        copy.entries.removeAll { $0.tag != .userObject && $0.tag != .groupObject && $0.tag != .other }
+        return copy
+    }
+
     /// Only the three entries a mode can say: no need to store it.
     var isMinimal: Bool { entries.count == 3 }
 

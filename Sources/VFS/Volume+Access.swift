@@ -8,10 +8,12 @@ import NexusTypes
 extension Volume {
     /// The node's access ACL: the stored one with the mode's classes, or the mode's three entries.
     func accessACL(of node: NodeRecord, in reader: CatalogReader) throws -> PosixACL {
-        if let bytes = try reader.xattr(PosixACL.accessName, of: node.inode), let acl = try? PosixACL(xattr: bytes) {
-            return acl.applying(mode: node.permissions)
-        }
-        return PosixACL(mode: node.permissions)
+        try storedAccessACL(of: node, in: reader) ?? PosixACL(mode: node.permissions)
+    }
+
+    /// The node's stored access ACL with the mode's classes; nil when the mode says it all.
+    func storedAccessACL(of node: NodeRecord, in reader: CatalogReader) throws -> PosixACL? {
+        try reader.xattr(PosixACL.accessName, of: node.inode).flatMap { try? PosixACL(xattr: $0) }?.applying(mode: node.permissions)
     }
 
     func defaultACL(of folder: NodeRecord, in reader: CatalogReader) throws -> PosixACL? {
@@ -158,7 +160,7 @@ extension Volume {
         var node = original
         let folder = node.kind == .directory
         let bits = level.permissions(forFolder: folder)
-        let before = try w.reader.xattrs(of: node.inode).filter { $0.name == PosixACL.accessName || $0.name == PosixACL.defaultName || $0.name == LevelMarkers.attributeName }
+        let before = try permissionAttributes(of: node.inode, in: w.reader)
         switch principal {
         case .everyone:
             var acl = try accessACL(of: node, in: w.reader)
@@ -189,16 +191,15 @@ extension Volume {
             var markers = try markers(of: node.inode, in: w.reader)
             markers.access = LevelMarkers.setting(markers.access, principal, to: level.marker)
             if folder {
-                let defaults = try defaultACL(of: node, in: w.reader)
-                    ?? PosixACL(mode: (acl.entry(.userObject)?.permissions ?? 0) << 6 | (acl.entry(.groupObject)?.permissions ?? 0) << 3 | (acl.entry(.other)?.permissions ?? 0))
+                // A folder's first default ACL starts from its own owner, group and other entries, as setfacl -d does.
+                let defaults = try defaultACL(of: node, in: w.reader) ?? acl.objectEntries
                 let updated = defaults.setting(tag, id: id, permissions: level == .none ? nil : bits)
                 try w.setXattr(PosixACL.defaultName, to: updated.xattr, on: node.inode)
                 markers.inherited = LevelMarkers.setting(markers.inherited, principal, to: level.marker)
             }
             try store(markers, on: node.inode, in: w)
         }
-        let after = try w.reader.xattrs(of: node.inode).filter { $0.name == PosixACL.accessName || $0.name == PosixACL.defaultName || $0.name == LevelMarkers.attributeName }
-        guard node != original || before.map(\.value) != after.map(\.value) || before.map(\.name) != after.map(\.name) else { return false }
+        guard try node != original || permissionAttributes(of: node.inode, in: w.reader) != before else { return false }
         node.changeTime = .now
         try w.updateNode(node)
         return true
@@ -209,6 +210,11 @@ extension Volume {
         case .user(let id), .group(let id): id
         case .everyone: PosixACL.undefinedID
         }
+    }
+
+    /// The stored values that say who may do what on a node, to tell whether a grant changed any.
+    private func permissionAttributes(of inode: InodeNumber, in reader: CatalogReader) throws -> [[UInt8]?] {
+        try [PosixACL.accessName, PosixACL.defaultName, LevelMarkers.attributeName].map { try reader.xattr($0, of: inode) }
     }
 
     static func describe(_ principal: Principal) -> String {

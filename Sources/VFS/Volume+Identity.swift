@@ -97,7 +97,7 @@ extension Volume {
 
     /// Whether renaming `source` over `replaced` is a save of that document (its next version):
     /// a new or temporary file of the caller's own, by a caller who may edit the document.
-    func continuesDocument(_ source: NodeRecord, from name: FileName, to newName: FileName, replacing replaced: NodeRecord,
+    func continuesDocument(_ source: NodeRecord, to newName: FileName, replacing replaced: NodeRecord,
                            caller: Caller, in reader: CatalogReader) throws -> Bool {
         guard replaced.kind == .regular, replaced.document != nil, !SavePatterns.isTransient(newName.bytes),
               try isFreshSave(source, caller: caller, in: reader) else { return false }
@@ -119,9 +119,11 @@ extension Volume {
                          permissions: node.permissions, xattrs: try reader.xattrs(of: node.inode))
     }
 
-    /// Applied to a regular file after it was renamed to `newName` (over `replaced`, if any).
+    /// Applied to a regular file after it was renamed to `newName` (over `replaced`, if any;
+    /// `continuesReplaced` is `continuesDocument` for it, as the rename decided).
     func renamedFile(_ source: inout NodeRecord, from name: FileName, in parent: InodeNumber, to newName: FileName,
-                     in newParent: InodeNumber, replacing replaced: NodeRecord?, caller: Caller, w: CatalogWriter) throws {
+                     in newParent: InodeNumber, replacing replaced: NodeRecord?, continuesReplaced: Bool, caller: Caller,
+                     w: CatalogWriter) throws {
         guard source.kind == .regular else { return }
         let wasTransient = SavePatterns.isTransient(name.bytes)
         let isTransient = SavePatterns.isTransient(newName.bytes)
@@ -130,7 +132,7 @@ extension Volume {
             if !wasTransient { try rememberDeparture(of: source, name: name, in: parent, caller: caller, w: w) }
             return
         }
-        if let replaced, try continuesDocument(source, from: name, to: newName, replacing: replaced, caller: caller, in: w.reader) {
+        if let replaced, continuesReplaced {
             // A new or temporary file renamed over the document: the save, and the document goes
             // on. A document with a history of its own moved over another keeps its own.
             try adopt(try identity(of: replaced, in: w.reader), into: &source, caller: caller, in: w)

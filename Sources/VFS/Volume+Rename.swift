@@ -49,12 +49,13 @@ extension Volume {
 
             var removedFolder = false
             var replaced: NodeRecord?
+            var continues = false
             if let target {
                 if target == source { return nil }
                 if flags.contains(.noReplace) { throw VFSError(.exists) }
                 var targetNode = try self.node(target, in: w.reader)
-                let continues = try self.continuesDocument(sourceNode, from: name, to: newName, replacing: targetNode,
-                                                           caller: caller, in: w.reader)
+                continues = try self.continuesDocument(sourceNode, to: newName, replacing: targetNode, caller: caller,
+                                                       in: w.reader)
                 try guardChange(continues ? .save : .replace, of: targetNode, caller: caller, in: w.reader)
                 if !continues {
                     try audit(targetNode.kind == .directory ? "rmdir" : "delete", caller: caller, node: targetNode,
@@ -88,7 +89,7 @@ extension Volume {
             sourceNode.changeTime = now
             try w.updateNode(sourceNode)
             try renamedFile(&sourceNode, from: name, in: parent, to: newName, in: newParent, replacing: replaced,
-                            caller: caller, w: w)
+                            continuesReplaced: continues, caller: caller, w: w)
             return sourceNode.kind == .regular ? source : nil
         }
         // A save renamed over a document took its owner and permissions: the kernel cached the temporary file's.

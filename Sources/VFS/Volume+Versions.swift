@@ -78,8 +78,7 @@ extension Volume {
             guard let inode = try reader.node(ofDocument: document) else { throw VFSError(.notFound) }
             source = try node(inode, in: reader)
         }
-        guard try reader.xattr(PosixACL.accessName, of: source.inode) != nil else { return nil }
-        let acl = try accessACL(of: source, in: reader)
+        guard let acl = try storedAccessACL(of: source, in: reader) else { return nil }
         switch view {
         case .folder: return acl.mapping { $0 & 5 }
         case .document: return acl.mapping { $0 & 4 == 0 ? 0 : 5 }

@@ -87,7 +87,7 @@ extension Volume {
     func contentDigest(of inode: InodeNumber) throws -> String {
         let (node, _) = try readConsistently { try self.node(inode, in: $0) }
         guard node.kind == .regular else { throw VFSError(.noData) }
-        guard let manifest = node.manifest else { return Self.hex(SHA256Hasher.hash([])) }
+        guard let manifest = node.manifest else { return Hex.encode(SHA256Hasher.hash([])) }
         if let known = digests.withLock({ $0[manifest] }) { return known }
         guard let stored = try read({ try $0.manifest(manifest) }) else { throw VFSError(.io, "content missing") }
         let content = FileContent(inode: inode, layout: ContentLayout(manifest: stored), size: node.size, source: source)
@@ -99,19 +99,12 @@ extension Volume {
             hasher.update(piece)
             offset += Int64(piece.count)
         }
-        let digest = Self.hex(hasher.finalize())
+        let digest = Hex.encode(hasher.finalize())
         digests.withLock { cache in
             if cache.count > 10_000 { cache.removeAll() }
             cache[manifest] = digest
         }
         return digest
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in bytes { text.append(digits[Int(byte >> 4)]); text.append(digits[Int(byte & 15)]) }
-        return String(decoding: text, as: UTF8.self)
     }
 
     static func json<T: Encodable>(_ value: T) -> String {
@@ -225,8 +218,8 @@ extension Volume {
 }
 
 /// User and group names for messages and reports; the number when the system has no name.
-enum UserNames {
-    static func name(ofUser uid: UInt32) -> String {
+public enum UserNames {
+    public static func name(ofUser uid: UInt32) -> String {
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 4096)
@@ -236,7 +229,7 @@ enum UserNames {
         return String(cString: name)
     }
 
-    static func name(ofGroup gid: UInt32) -> String {
+    public static func name(ofGroup gid: UInt32) -> String {
         var entry = group()
         var result: UnsafeMutablePointer<group>?
         var buffer = [CChar](repeating: 0, count: 4096)

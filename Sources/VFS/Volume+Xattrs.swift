@@ -63,7 +63,7 @@ extension Volume {
             let node = try self.node(inode, in: reader)
             if name == PosixACL.accessName {
                 // Stored with the classes the mode had; chmod since then changed them.
-                return try reader.xattr(name, of: inode).map { _ in try self.accessACL(of: node, in: reader).xattr }
+                return try self.storedAccessACL(of: node, in: reader)?.xattr
             }
             return try reader.xattr(name, of: inode)
         }
@@ -331,7 +331,7 @@ extension Volume {
            !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" || $0.value == 0x7f }) {
             return printable(value)
         }
-        return "hex:" + hex(Array(value.prefix(256))) + (value.count > 256 ? "..." : "") + " (\(value.count) bytes)"
+        return "hex:" + Hex.encode(value.prefix(256)) + (value.count > 256 ? "..." : "") + " (\(value.count) bytes)"
     }
 
     static func printable(_ value: [UInt8]) -> String {

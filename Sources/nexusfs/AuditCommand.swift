@@ -3,6 +3,7 @@ import CatalogStore
 import Foundation
 import NexusTypes
 import RepositoryCore
+import VFS
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -105,7 +106,7 @@ struct AuditCommand: ParsableCommand {
     static func line(_ entry: AuditEntry, _ format: TimeFormat) -> String {
         let event = entry.event
         var fields = [String(format: "%6lld", entry.seq), format.string(event.time),
-                      UserNames.name(of: event.uid).padding(toLength: 10, withPad: " ", startingAt: 0),
+                      UserNames.name(ofUser: event.uid).padding(toLength: 10, withPad: " ", startingAt: 0),
                       printable(event.action), event.printablePath]
         if event.before != nil || event.after != nil {
             fields.append("\(event.before.map(printable) ?? "-") -> \(event.after.map(printable) ?? "-")")
@@ -118,7 +119,7 @@ struct AuditCommand: ParsableCommand {
     static func describe(_ damage: AuditDamage) -> String {
         let stored = damage.entry.map { entry in
             let event = entry.event
-            return " (\(TimeFormat().string(event.time)) \(UserNames.name(of: event.uid)) \(printable(event.action)) \(event.printablePath))"
+            return " (\(TimeFormat().string(event.time)) \(UserNames.name(ofUser: event.uid)) \(printable(event.action)) \(event.printablePath))"
         } ?? ""
         switch damage.problem {
         case .edited:
@@ -149,7 +150,7 @@ struct AuditCommand: ParsableCommand {
             seq = entry.seq
             time = format.string(event.time)
             uid = event.uid
-            user = UserNames.name(of: event.uid)
+            user = UserNames.name(ofUser: event.uid)
             action = event.action
             path = event.printablePath
             inode = event.inode?.rawValue

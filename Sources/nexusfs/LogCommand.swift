@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NexusTypes
 import RepositoryCore
+import VFS
 
 struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,19 +43,11 @@ struct LogCommand: ParsableCommand {
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
             for v in history.versions {
-                let user = UserNames.name(of: v.author)
+                let user = UserNames.name(ofUser: v.author)
                 let marker = v.current ? "*" : " "
                 print("\(marker) \(String(format: "%5d", v.number))  \(formatter.string(from: Date(timeIntervalSince1970: v.time)))  "
                     + "\(user.padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(format: "%12d", v.size))  \(v.summary ?? "")")
             }
         }
-    }
-}
-
-/// User names for uids, falling back to the number.
-enum UserNames {
-    static func name(of uid: UInt32) -> String {
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return String(uid) }
-        return String(cString: name)
     }
 }
