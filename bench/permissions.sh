@@ -5,14 +5,10 @@
 # user on an allow_other mount, in a folder with a default ACL granting a second user. Prints times
 # and ratios nexusfs/gocryptfs, and what nexusfs alone does (grant --recursive, audit size).
 #   bench/permissions.sh [FILES]     (default 5000)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="/opt/swift/usr/bin:$PATH"
+source "$(dirname "$0")/common.sh"
 files=${1:-5000}
 command -v gocryptfs >/dev/null || apt-get install -y -qq gocryptfs >/dev/null
 command -v setfacl >/dev/null || apt-get install -y -qq acl >/dev/null
-swift build -c release --product nexusfs >/dev/null
-nexusfs=$(swift build -c release --show-bin-path)/nexusfs
 work=/var/tmp/nexusfs-bench-permissions-$$
 mkdir -p "$work/nx" "$work/gc" "$work/gc-cipher"
 chmod 755 "$work"
@@ -77,12 +73,12 @@ for step in create tag read save; do
     done
 done
 
-start=$(python3 -c 'import time; print(time.time())')
+start=$(now)
 as "$owner" "$owner_gid" "$nexusfs" grant "$work/nx/shared" nexus-bench-reader edit --recursive
 grant=$(python3 -c "import time; print(time.time() - $start)")
 sleep 1.5
 entries=$("$nexusfs" audit "$work/repo" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-start=$(python3 -c 'import time; print(time.time())')
+start=$(now)
 "$nexusfs" audit "$work/repo" --verify >/dev/null || { echo "audit --verify failed"; exit 1; }
 verify=$(python3 -c "import time; print(time.time() - $start)")
 

@@ -3,21 +3,16 @@
 # document corpus (../shared/bench/corpus.py) imported round by round into nexusfs and
 # backed up by restic (Debian's) in the same run. Prints figures and ratios.
 #   bench/repository.sh [ROUNDS]        (default 10)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="/opt/swift/usr/bin:$PATH"
+source "$(dirname "$0")/common.sh"
 rounds=${1:-10}
 corpus_py=${CORPUS_PY:-../shared/bench/corpus.py}
 command -v restic >/dev/null || apt-get install -y -qq restic >/dev/null
 
-swift build -c release --product nexusfs >/dev/null
-nexusfs=$(swift build -c release --show-bin-path)/nexusfs
 work=/var/tmp/nexusfs-bench-$$
 mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 export NEXUSFS_PASSWORD=bench RESTIC_PASSWORD=bench NEXUSFS_STATE_DIR=$work/state
 stored() { "$nexusfs" stats "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["storedBytes"])'; }
-seconds() { python3 -c "import time; print(time.time())"; }
 
 echo "== dedup: the same tree imported twice, and one byte changed in a 50 MB file"
 python3 "$corpus_py" init "$work/tree" >/dev/null

@@ -5,20 +5,15 @@
 #  3. the versioned corpus of ../shared/bench/corpus.py replayed into a mount, against the same
 #     rounds stored as restic snapshots (Debian's restic), sizes and times.
 #   bench/versions.sh [ROUNDS]     (default 10)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="/opt/swift/usr/bin:$PATH"
+source "$(dirname "$0")/common.sh"
 rounds=${1:-10}
 corpus_py=${CORPUS_PY:-../shared/bench/corpus.py}
 command -v restic >/dev/null || apt-get install -y -qq restic >/dev/null
-swift build -c release --product nexusfs >/dev/null
-nexusfs=$(swift build -c release --show-bin-path)/nexusfs
 work=/var/tmp/nexusfs-bench-versions-$$
 mkdir -p "$work/mnt"
 cleanup() { "$nexusfs" umount "$work/mnt" 2>/dev/null || fusermount3 -u -z "$work/mnt" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 export NEXUSFS_PASSWORD=bench RESTIC_PASSWORD=bench NEXUSFS_STATE_DIR=$work/state
-now() { python3 -c 'import time; print(time.time())'; }
 stored() { "$nexusfs" stats "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["storedBytes"])'; }
 
 "$nexusfs" init "$work/repo" >/dev/null
