@@ -3,7 +3,8 @@ import GRDB
 extension Catalog {
     /// Tables whose changes are journaled into the blob store. The chunk index
     /// (`packs`, `chunks`) is not: it is rebuilt from the packs themselves.
-    static let journaledTables = ["counters", "nodes", "entries", "xattrs", "versions", "manifests", "audit", "comments"]
+    static let journaledTables = ["counters", "nodes", "entries", "xattrs", "versions", "manifests", "manifest_parts", "audit",
+                                     "comments"]
 
     static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -100,6 +101,16 @@ extension Catalog {
                     text TEXT NOT NULL
                 );
                 CREATE INDEX comments_by_ino ON comments(ino);
+                """)
+        }
+        // Large manifests are stored as parts (see `ManifestEncoding`); catalogs and checkpoints
+        // from before gain the table here, and their manifests stay as they were.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                CREATE TABLE manifest_parts (
+                    id BLOB PRIMARY KEY NOT NULL,
+                    chunks BLOB NOT NULL
+                );
                 """)
         }
         return migrator

@@ -25,6 +25,8 @@ public final class Catalog: Sendable {
     /// The next record numbers past it even when that commit failed, because the record is
     /// in the packs anyway: two records must never share a sequence. Only touched inside `queue`.
     private let burned = Mutex<UInt64>(0)
+    /// Nodes, names and attributes as SQLite holds them now, staged changes included.
+    let cache = CatalogCache()
 
     /// Opens the catalog at `path`, creating it when `create` is set.
     public init(path: String, create: Bool, journal: JournalSink?) throws {
@@ -92,7 +94,21 @@ public final class Catalog: Sendable {
 
     /// Runs `body` on the catalog as it is, staged changes included.
     public func read<T>(_ body: (CatalogReader) throws -> T) throws -> T {
-        try access("catalog read failed") { db in try body(CatalogReader(db: db)) }
+        try access("catalog read failed") { db in try body(CatalogReader(db: db, cache: cache, fills: true)) }
+    }
+
+    /// The node as the catalog holds it, if the cache knows: `.some(nil)` for a known absence,
+    /// nil when only a `read` can tell. Takes no turn on the connection, so it never waits
+    /// for a commit.
+    public func cachedNode(_ inode: InodeNumber) -> NodeRecord?? {
+        if case .hit(let node) = cache.node(inode) { return .some(node) }
+        return nil
+    }
+
+    /// The inode `name` in `parent` names, if the cache knows (as `cachedNode`).
+    public func cachedEntry(named name: FileName, in parent: InodeNumber) -> InodeNumber?? {
+        if case .hit(let inode) = cache.entry(name, in: parent) { return .some(inode) }
+        return nil
     }
 
     /// Runs `body` inside the open group transaction (opening one if needed); if `body`
@@ -102,7 +118,7 @@ public final class Catalog: Sendable {
             try openGroup(db)
             try db.execute(sql: "SAVEPOINT op")
             do {
-                let result = try body(CatalogWriter(db: db))
+                let result = try body(CatalogWriter(db: db, cache: cache))
                 try db.execute(sql: "RELEASE op")
                 return result
             } catch {
@@ -150,6 +166,7 @@ public final class Catalog: Sendable {
             try db.execute(sql: "COMMIT")
         } catch let error as DatabaseError where !db.isInsideTransaction {
             // SQLite rolled the whole group back: there is nothing left to retry.
+            cache.clear()
             capture.close()
             group.withLock { $0 = nil }
             throw Self.translate(error, "catalog commit failed and SQLite rolled back the staged changes", path: path)
@@ -164,6 +181,7 @@ public final class Catalog: Sendable {
         try access("cannot discard the staged catalog changes") { db in
             guard let capture = group.withLock({ $0 }) else { return }
             try db.execute(sql: "ROLLBACK")
+            cache.clear()
             capture.close()
             group.withLock { $0 = nil }
         }
@@ -197,6 +215,7 @@ public final class Catalog: Sendable {
     @discardableResult
     public func apply(_ record: JournalRecord) throws -> Bool {
         try commitStaged()
+        cache.clear()
         return try access("cannot replay journal record \(record.sequence)") { db in
             var applied = false
             try db.inTransaction(.immediate) {

@@ -32,8 +32,11 @@ extension CatalogReader {
 
     /// One stored xattr value.
     public func xattr(_ name: [UInt8], of inode: InodeNumber) throws -> [UInt8]? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT value FROM xattrs WHERE ino = ? AND name = ?"),
-                         arguments: [Int64(bitPattern: inode.rawValue), name.data]).map { [UInt8]($0["value"] as Data) }
+        if case .hit(let value)? = cache?.xattr(name, of: inode) { return value }
+        let value = try Row.fetchOne(db.cachedStatement(sql: "SELECT value FROM xattrs WHERE ino = ? AND name = ?"),
+                                     arguments: [Int64(bitPattern: inode.rawValue), name.data]).map { [UInt8]($0[0] as Data) }
+        if fills { cache?.store(xattr: value, named: name, of: inode) }
+        return value
     }
 }
 

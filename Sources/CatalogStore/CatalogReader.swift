@@ -5,20 +5,54 @@ import NexusTypes
 /// Read access to the catalog inside one transaction or snapshot.
 public struct CatalogReader {
     let db: Database
+    /// The catalog's cache: consulted by node, entry and xattr lookups, and filled by them
+    /// when `fills` is set (reads outside a staged operation; see `CatalogCache`).
+    let cache: CatalogCache?
+    let fills: Bool
 
-    init(db: Database) { self.db = db }
+    init(db: Database, cache: CatalogCache? = nil, fills: Bool = false) {
+        self.db = db
+        self.cache = cache
+        self.fills = fills
+    }
 
     // MARK: Namespace
 
     public func node(_ inode: InodeNumber) throws -> NodeRecord? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(NodeRecord.columns) FROM nodes WHERE ino = ?"), arguments: [Int64(bitPattern: inode.rawValue)])
-            .map(NodeRecord.init(row:))
+        if case .hit(let node)? = cache?.node(inode) { return node }
+        let node = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(NodeRecord.columns) FROM nodes WHERE ino = ?"),
+                                    arguments: [Int64(bitPattern: inode.rawValue)]).map { try NodeRecord(row: $0) }
+        if fills { cache?.store(node: node, for: inode) }
+        return node
     }
 
     public func entry(named name: FileName, in parent: InodeNumber) throws -> InodeNumber? {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT ino FROM entries WHERE parent = ? AND name = ?"),
-                           arguments: [Int64(bitPattern: parent.rawValue), Data(name.bytes)])
+        if case .hit(let inode)? = cache?.entry(name, in: parent) { return inode }
+        let inode = try Int64.fetchOne(db.cachedStatement(sql: "SELECT ino FROM entries WHERE parent = ? AND name = ?"),
+                                       arguments: [Int64(bitPattern: parent.rawValue), Data(name.bytes)])
             .map { InodeNumber(UInt64(bitPattern: $0)) }
+        if fills { cache?.store(entry: inode, named: name, in: parent) }
+        return inode
+    }
+
+    /// The entries of a folder with their nodes, in name-byte order (one query, for listings).
+    public func entriesWithNodes(in parent: InodeNumber) throws -> [(entry: EntryRecord, node: NodeRecord)] {
+        let columns = NodeRecord.columns.split(separator: ",").map { "nodes." + $0.trimmingCharacters(in: .whitespaces) }
+            .joined(separator: ", ")
+        return try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT entries.name AS entry_name, \(columns) FROM entries JOIN nodes ON nodes.ino = entries.ino
+            WHERE entries.parent = ? ORDER BY entries.name
+            """), arguments: [Int64(bitPattern: parent.rawValue)]).map { row in
+            let node = try NodeRecord(row: row, offset: 1)
+            guard let name = FileName(bytes: [UInt8](row[0] as Data)) else {
+                throw CatalogError(.corrupt, "an entry of folder \(parent) has an invalid name")
+            }
+            if fills {
+                cache?.store(node: node, for: node.inode)
+                cache?.store(entry: node.inode, named: name, in: parent)
+            }
+            return (EntryRecord(parent: parent, name: name, inode: node.inode), node)
+        }
     }
 
     /// The entries of a folder in name-byte order, starting after `name` when given.
@@ -79,7 +113,34 @@ public struct CatalogReader {
     public func manifest(_ id: ManifestID) throws -> ContentManifest? {
         guard let data = try Data.fetchOne(db.cachedStatement(sql: "SELECT chunks FROM manifests WHERE id = ?"), arguments: [Data(id.bytes)])
         else { return nil }
-        return try ContentManifest(encoded: [UInt8](data))
+        return try manifest(stored: [UInt8](data), id: id)
+    }
+
+    /// A manifest from its `manifests` row: its chunks, or the chunks of the parts it lists.
+    private func manifest(stored row: [UInt8], id: ManifestID) throws -> ContentManifest {
+        guard let parts = try ManifestEncoding.partList(row) else { return try ContentManifest(encoded: row) }
+        var chunks: [ContentManifest.Chunk] = []
+        chunks.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for part in parts {
+            guard let data = try Data.fetchOne(db.cachedStatement(sql: "SELECT chunks FROM manifest_parts WHERE id = ?"),
+                                               arguments: [Data(part.id.bytes)]) else {
+                throw CatalogError(.corrupt, "part \(part.id) of manifest \(id) is missing")
+            }
+            let decoded = try ContentManifest.decode([UInt8](data))
+            guard decoded.count == part.count else {
+                throw CatalogError(.corrupt, "part \(part.id) of manifest \(id) has \(decoded.count) chunks, not \(part.count)")
+            }
+            chunks += decoded
+        }
+        return ContentManifest(chunks: chunks)
+    }
+
+    public func hasManifest(_ id: ManifestID) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM manifests WHERE id = ?"), arguments: [Data(id.bytes)]) ?? false
+    }
+
+    func hasManifestPart(_ id: ManifestID) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM manifest_parts WHERE id = ?"), arguments: [Data(id.bytes)]) ?? false
     }
 
     /// Every manifest with its id, for integrity checks and garbage collection.
@@ -89,8 +150,19 @@ public struct CatalogReader {
             guard let id = ManifestID(bytes: [UInt8](row["id"] as Data)) else {
                 throw CatalogError(.corrupt, "manifest with an id of the wrong length")
             }
-            try body(id, try ContentManifest(encoded: [UInt8](row["chunks"] as Data)))
+            try body(id, try manifest(stored: [UInt8](row["chunks"] as Data), id: id))
         }
+    }
+
+    /// Parts that no manifest lists any more.
+    public func unreferencedManifestParts() throws -> [ManifestID] {
+        var listed = Set<ManifestID>()
+        for data in try Data.fetchAll(db, sql: "SELECT chunks FROM manifests") {
+            for part in try ManifestEncoding.partList([UInt8](data)) ?? [] { listed.insert(part.id) }
+        }
+        return try Data.fetchAll(db, sql: "SELECT id FROM manifest_parts")
+            .compactMap { ManifestID(bytes: [UInt8]($0)) }
+            .filter { !listed.contains($0) }
     }
 
     /// Nodes and versions that refer to `manifest`.

@@ -40,6 +40,13 @@ extension CatalogWriter {
         try db.execute(sql: "DELETE FROM manifests WHERE id = ?", arguments: [Data(id.bytes)])
     }
 
+    /// Removes the manifest parts no manifest lists (after `removeManifest`).
+    public func removeUnreferencedManifestParts() throws {
+        for part in try reader.unreferencedManifestParts() {
+            try db.execute(sql: "DELETE FROM manifest_parts WHERE id = ?", arguments: [Data(part.bytes)])
+        }
+    }
+
     /// Points index rows at a new pack (after its blobs were copied there).
     public func relocate(_ blobs: [(id: BlobID, location: ChunkLocation)], to pack: PackName, length: Int64) throws {
         try db.execute(sql: "INSERT OR IGNORE INTO packs(name, length, blob_count) VALUES (?, ?, ?)",

@@ -5,11 +5,16 @@ import NexusTypes
 /// Write access inside one catalog transaction; reads see the transaction's own changes.
 public struct CatalogWriter {
     let db: Database
+    /// Evicted of every node, name and attribute this writer changes (see `CatalogCache`).
+    let cache: CatalogCache?
 
-    init(db: Database) { self.db = db }
+    init(db: Database, cache: CatalogCache? = nil) {
+        self.db = db
+        self.cache = cache
+    }
 
-    /// Reads within this transaction.
-    public var reader: CatalogReader { CatalogReader(db: db) }
+    /// Reads within this transaction (from the cache, which they never fill).
+    public var reader: CatalogReader { CatalogReader(db: db, cache: cache, fills: false) }
 
     // MARK: Namespace
 
@@ -31,21 +36,26 @@ public struct CatalogWriter {
     }
 
     public func insertNode(_ node: NodeRecord) throws {
+        cache?.evict(node: node.inode)
         try db.cachedStatement(sql: "INSERT INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute( arguments: node.arguments)
     }
 
     public func updateNode(_ node: NodeRecord) throws {
+        cache?.evict(node: node.inode)
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute( arguments: node.arguments)
     }
 
     /// Removes a node with its attributes; its entries must be gone already.
     public func deleteNode(_ inode: InodeNumber) throws {
         let ino = Int64(bitPattern: inode.rawValue)
+        cache?.evict(node: inode)
+        cache?.evict(xattrsOf: inode)
         try db.cachedStatement(sql: "DELETE FROM xattrs WHERE ino = ?").execute( arguments: [ino])
         try db.cachedStatement(sql: "DELETE FROM nodes WHERE ino = ?").execute( arguments: [ino])
     }
 
     public func insertEntry(_ entry: EntryRecord) throws {
+        cache?.evict(entry: entry.name, in: entry.parent)
         do {
             try db.cachedStatement(sql: "INSERT INTO entries VALUES (?, ?, ?)").execute(
                            arguments: [Int64(bitPattern: entry.parent.rawValue), Data(entry.name.bytes),
@@ -56,26 +66,35 @@ public struct CatalogWriter {
     }
 
     public func removeEntry(named name: FileName, in parent: InodeNumber) throws {
+        cache?.evict(entry: name, in: parent)
         try db.cachedStatement(sql: "DELETE FROM entries WHERE parent = ? AND name = ?").execute(
                        arguments: [Int64(bitPattern: parent.rawValue), Data(name.bytes)])
     }
 
     public func setXattr(_ name: [UInt8], to value: [UInt8], on inode: InodeNumber) throws {
+        cache?.evict(xattr: name, of: inode)
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO xattrs VALUES (?, ?, ?)").execute(
                        arguments: [Int64(bitPattern: inode.rawValue), Data(name), Data(value)])
     }
 
     public func removeXattr(_ name: [UInt8], from inode: InodeNumber) throws {
+        cache?.evict(xattr: name, of: inode)
         try db.cachedStatement(sql: "DELETE FROM xattrs WHERE ino = ? AND name = ?").execute(
                        arguments: [Int64(bitPattern: inode.rawValue), Data(name)])
     }
 
     // MARK: Versions and content
 
-    /// Stores a manifest under its id; an existing one with that id is the same content.
-    public func insertManifest(_ manifest: ContentManifest, id: ManifestID) throws {
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO manifests VALUES (?, ?, ?)").execute(
-                       arguments: [Data(id.bytes), manifest.size, Data(manifest.encoded)])
+    /// Stores a manifest (see `ManifestEncoding`) with the parts not stored yet; an existing
+    /// one with the same id is the same content.
+    public func insertManifest(_ manifest: ManifestEncoding) throws {
+        guard try !reader.hasManifest(manifest.id) else { return }
+        for part in manifest.parts where try !reader.hasManifestPart(part.id) {
+            try db.cachedStatement(sql: "INSERT INTO manifest_parts VALUES (?, ?)").execute(
+                arguments: [Data(part.id.bytes), Data(ContentManifest.encode(part.chunks))])
+        }
+        try db.cachedStatement(sql: "INSERT INTO manifests VALUES (?, ?, ?)").execute(
+            arguments: [Data(manifest.id.bytes), manifest.size, Data(manifest.row)])
     }
 
     public func insertVersion(_ version: VersionRecord) throws {

@@ -36,31 +36,39 @@ public struct ContentManifest: Sendable, Equatable {
     static let entrySize = BlobID.byteCount + 4
 
     /// 36 bytes per chunk: the id, then the length little-endian.
-    public var encoded: [UInt8] {
+    public var encoded: [UInt8] { Self.encode(chunks[...]) }
+
+    static func encode(_ chunks: ArraySlice<Chunk>) -> [UInt8] {
         var out = [UInt8]()
-        out.reserveCapacity(chunks.count * Self.entrySize)
-        for chunk in chunks {
-            out += chunk.id.bytes
-            withUnsafeBytes(of: chunk.length.littleEndian) { out += $0 }
-        }
+        out.reserveCapacity(chunks.count * entrySize)
+        for chunk in chunks { append(chunk.id, chunk.length, to: &out) }
         return out
     }
 
+    static func append(_ id: BlobID, _ length: UInt32, to out: inout [UInt8]) {
+        id.append(to: &out)
+        withUnsafeBytes(of: length.littleEndian) { out.append(contentsOf: $0) }
+    }
+
     public init(encoded: [UInt8]) throws {
+        self.init(chunks: try Self.decode(encoded))
+    }
+
+    static func decode(_ encoded: [UInt8]) throws -> [Chunk] {
         guard encoded.count % Self.entrySize == 0 else {
             throw CatalogError(.corrupt, "content manifest of \(encoded.count) bytes is not a whole number of entries")
         }
         var chunks = [Chunk]()
         chunks.reserveCapacity(encoded.count / Self.entrySize)
-        var i = 0
-        while i < encoded.count {
-            let id = BlobID(bytes: Array(encoded[i..<i + BlobID.byteCount]))!
-            var length: UInt32 = 0
-            for k in 0..<4 { length |= UInt32(encoded[i + BlobID.byteCount + k]) << (8 * k) }
-            chunks.append(Chunk(id: id, length: length))
-            i += Self.entrySize
+        encoded.withUnsafeBytes { raw in
+            var i = 0
+            while i < raw.count {
+                let id = BlobID(copying: UnsafeRawBufferPointer(rebasing: raw[i..<i + BlobID.byteCount]))
+                let length = raw.loadUnaligned(fromByteOffset: i + BlobID.byteCount, as: UInt32.self)
+                chunks.append(Chunk(id: id, length: UInt32(littleEndian: length)))
+                i += Self.entrySize
+            }
         }
-        self.chunks = chunks
+        return chunks
     }
-
 }

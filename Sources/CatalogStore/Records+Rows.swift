@@ -6,18 +6,19 @@ extension NodeRecord {
     /// The columns `init(row:)` reads, by position (the hottest row: by index, not by name).
     static let columns = "ino, kind, perm, uid, gid, nlink, size, atime, mtime, ctime, rdev, target, doc, manifest"
 
-    init(row: Row) throws {
-        guard let kind = NodeKind(rawValue: UInt32(row[1] as Int64)) else {
-            throw CatalogError(.corrupt, "node \(row[0] as Int64) has an unknown kind")
+    /// A node from `columns`, starting at column `offset` of the row.
+    init(row: Row, offset o: Int = 0) throws {
+        guard let kind = NodeKind(rawValue: UInt32(row[o + 1] as Int64)) else {
+            throw CatalogError(.corrupt, "node \(row[o] as Int64) has an unknown kind")
         }
         self.init(
-            inode: InodeNumber(UInt64(bitPattern: row[0])), kind: kind,
-            permissions: UInt32(row[2] as Int64), uid: UInt32(row[3] as Int64), gid: UInt32(row[4] as Int64),
-            linkCount: UInt32(row[5] as Int64), size: row[6],
-            accessTime: FileTime(totalNanoseconds: row[7]), modificationTime: FileTime(totalNanoseconds: row[8]),
-            changeTime: FileTime(totalNanoseconds: row[9]), rdev: UInt64(bitPattern: row[10]),
-            symlinkTarget: (row[11] as Data?).map { [UInt8]($0) }, document: row[12],
-            manifest: (row[13] as Data?).flatMap { ManifestID(bytes: [UInt8]($0)) })
+            inode: InodeNumber(UInt64(bitPattern: row[o])), kind: kind,
+            permissions: UInt32(row[o + 2] as Int64), uid: UInt32(row[o + 3] as Int64), gid: UInt32(row[o + 4] as Int64),
+            linkCount: UInt32(row[o + 5] as Int64), size: row[o + 6],
+            accessTime: FileTime(totalNanoseconds: row[o + 7]), modificationTime: FileTime(totalNanoseconds: row[o + 8]),
+            changeTime: FileTime(totalNanoseconds: row[o + 9]), rdev: UInt64(bitPattern: row[o + 10]),
+            symlinkTarget: (row[o + 11] as Data?).map { [UInt8]($0) }, document: row[o + 12],
+            manifest: (row[o + 13] as Data?).flatMap { ManifestID(bytes: [UInt8]($0)) })
     }
 
     var arguments: StatementArguments {

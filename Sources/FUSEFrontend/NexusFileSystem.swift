@@ -5,9 +5,10 @@ import VFS
 
 /// The nexusfs filesystem as libfuse sees it.
 public final class NexusFileSystem: FUSEFileSystem {
-    /// How long the kernel may cache attributes and names; changes through this mount
-    /// update the kernel's caches, so this only bounds staleness from outside changes.
-    static let timeout = 1.0
+    /// How long the kernel may cache attributes, names and absent names. Every change goes
+    /// through this mount: the kernel updates its caches for the changes it makes, and the
+    /// volume invalidates what it changes itself (a save's times, a grant, an adopted owner).
+    static let timeout = 30.0
 
     let volume: Volume
 
@@ -61,7 +62,15 @@ public final class NexusFileSystem: FUSEFileSystem {
     // MARK: Names
 
     public func lookup(_ ctx: FUSERequestContext, parent: UInt64, name: [UInt8]) throws -> FUSEEntry {
-        try mappingErrors { Self.entry(try volume.lookup(name, in: InodeNumber(parent))) }
+        do {
+            return Self.entry(try volume.lookup(name, in: InodeNumber(parent)))
+        } catch let error as VFSError where error.code == .notFound && !Volume.isVersionsView(InodeNumber(parent)) {
+            // The kernel remembers the absence, so a create, a stat of a missing name or a
+            // path search (PATH, include paths) asks once.
+            return .negative(timeout: Self.timeout)
+        } catch let error as VFSError {
+            throw FUSEError(error.code.errno)
+        }
     }
 
     public func forget(_ ino: UInt64, lookups: UInt64) {

@@ -18,18 +18,48 @@ public struct VersionNumber: RawRepresentable, Hashable, Comparable, Sendable, C
 }
 
 /// The id of a blob: a keyed HMAC-SHA256 of its plaintext, 32 bytes.
+///
+/// Stored inline (four words, the bytes in order), so that copying a layout of thousands of
+/// chunks, or hashing an id for a dictionary, allocates nothing.
 public struct BlobID: Hashable, Sendable, CustomStringConvertible {
     public static let byteCount = 32
-    public let bytes: [UInt8]
+    private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
     public init?(bytes: [UInt8]) {
         guard bytes.count == Self.byteCount else { return nil }
-        self.bytes = bytes
+        withUnsafeMutableBytes(of: &words) { $0.copyBytes(from: bytes) }
+    }
+
+    /// The id whose bytes are the first 32 of `raw`, which must hold at least that many.
+    public init(copying raw: UnsafeRawBufferPointer) {
+        precondition(raw.count >= Self.byteCount, "a blob id has 32 bytes")
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<Self.byteCount])) }
     }
 
     public init?(hex: String) {
         guard let raw = Hex.decode(hex) else { return nil }
         self.init(bytes: raw)
+    }
+
+    public var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0) } }
+
+    /// Byte `index` of the id.
+    public subscript(index: Int) -> UInt8 { withUnsafeBytes(of: words) { $0[index] } }
+
+    /// Appends the id's 32 bytes to `out`.
+    public func append(to out: inout [UInt8]) {
+        withUnsafeBytes(of: words) { out.append(contentsOf: $0) }
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
     }
 
     public var hex: String { Hex.encode(bytes) }

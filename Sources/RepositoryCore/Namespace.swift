@@ -53,9 +53,9 @@ struct Namespace {
                                 document: document)
         if let target { record.size = Int64(target.count) }
         if let content {
-            let id = repository.manifestID(of: content.manifest)
-            try writer.insertManifest(content.manifest, id: id)
-            record.manifest = id
+            let encoding = ManifestEncoding(content.manifest)
+            try writer.insertManifest(encoding)
+            record.manifest = encoding.id
             record.size = content.size
         }
         try writer.insertNode(record)
@@ -132,7 +132,8 @@ struct Namespace {
     /// new version when its content differs. Returns the inode and whether a version was added.
     mutating func document(named name: FileName, in parent: InodeNumber, from m: LocalMetadata,
                            xattrs: [(name: [UInt8], value: [UInt8])], content: StoredContent) throws -> (InodeNumber, Bool) {
-        let manifest = repository.manifestID(of: content.manifest)
+        let encoding = ManifestEncoding(content.manifest)
+        let manifest = encoding.id
         let inode: InodeNumber
         let document: Int64
         if let existing = try reader.entry(named: name, in: parent) {
@@ -146,7 +147,7 @@ struct Namespace {
                 return (inode, false)
             }
             document = try record.document ?? writer.allocateDocument()
-            try writer.insertManifest(content.manifest, id: manifest)
+            try writer.insertManifest(encoding)
             record.document = document
             record.manifest = manifest
             record.size = content.size

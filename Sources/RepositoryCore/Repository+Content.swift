@@ -87,7 +87,7 @@ extension Repository {
 
     /// The manifest id of a content (SHA-256 of its encoding).
     public func manifestID(of manifest: ContentManifest) -> ManifestID {
-        ManifestID(bytes: SHA256Hasher.hash(manifest.encoded))!
+        ManifestEncoding(manifest).id
     }
 }
 

@@ -48,6 +48,7 @@ extension Repository {
                                                     path: Array(removal.document.utf8), before: "version \(number.rawValue)"), in: w)
                 }
                 for manifest in try w.reader.unreferencedManifests() { try w.removeManifest(manifest) }
+                try w.removeUnreferencedManifestParts()
             }
             try checkpoint()
             try collectGarbage(&report, progress: progress)

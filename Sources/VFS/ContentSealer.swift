@@ -80,12 +80,16 @@ struct ContentSealer {
 
     /// Appends the old layout's extents from `position` to `end` (holes past its end).
     private func copyOld(into out: inout ContentLayout, from position: inout Int64, to end: Int64) {
+        guard position < end else { return }
+        // One search, then extent by extent.
+        var next = base.index(containing: position)
         while position < end {
-            guard let i = base.index(containing: position) else {
+            guard let i = next else {
                 out.append(Extent(chunk: nil, length: end - position))
                 position = end
                 return
             }
+            next = i + 1 < base.extents.count ? i + 1 : nil
             let extent = base.extents[i]
             let extentEnd = base.starts[i] + extent.length
             if extent.chunk == nil {

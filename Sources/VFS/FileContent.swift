@@ -7,8 +7,9 @@ import Synchronization
 /// Thread-safe. Lock order: `saving`, then `state`, then the catalog (storing and reading
 /// chunks use it), then Volume.table. `isModified` takes no lock.
 final class FileContent: Sendable {
-    /// Bytes per page of written data.
-    static let pageSize: Int64 = 64 << 10
+    /// Bytes per page of written data: the kernel's page, so that the 4 KiB writes of databases,
+    /// git and random-write workloads replace whole pages and never read the stored chunk first.
+    static let pageSize: Int64 = 4 << 10
 
     struct State {
         var base: ContentLayout
@@ -77,7 +78,9 @@ final class FileContent: Sendable {
                 let within = Int(position - page * Self.pageSize)
                 let n = min(data.count - consumed, Int(Self.pageSize) - within)
                 if state.pages[page] == nil {
-                    state.pages[page] = try Self.loadPage(page, state: state, source: source)
+                    // A page written whole needs none of its old bytes.
+                    state.pages[page] = n == Int(Self.pageSize) ? [UInt8](repeating: 0, count: n)
+                        : try Self.loadPage(page, state: state, source: source)
                 }
                 state.pages[page]!.withUnsafeMutableBytes { pageBytes in
                     (pageBytes.baseAddress! + within).copyMemory(from: data.baseAddress! + consumed, byteCount: n)

@@ -28,9 +28,8 @@ extension Volume {
             let parent = inode == .root ? inode : (try reader.names(of: inode).first?.parent ?? inode)
             var entries = [DirectoryEntry(name: [0x2e], inode: inode, mode: node.mode),
                            DirectoryEntry(name: [0x2e, 0x2e], inode: parent, mode: NodeKind.directory.rawValue)]
-            for entry in try reader.entries(in: inode) {
-                let mode = try reader.node(entry.inode)?.mode ?? NodeKind.regular.rawValue
-                entries.append(DirectoryEntry(name: entry.name.bytes, inode: entry.inode, mode: mode))
+            for (entry, child) in try reader.entriesWithNodes(in: inode) {
+                entries.append(DirectoryEntry(name: entry.name.bytes, inode: entry.inode, mode: child.mode))
             }
             return entries
         }

@@ -40,12 +40,10 @@ extension Volume {
 
     /// The content the catalog holds for a regular file.
     private func storedContent(of inode: InodeNumber) throws -> (layout: ContentLayout, size: Int64) {
-        try read { reader in
-            let node = try self.node(inode, in: reader)
-            guard let id = node.manifest else { return (ContentLayout(), node.size) }
-            guard let manifest = try reader.manifest(id) else { throw VFSError(.io, "the content of inode \(inode) is missing") }
-            return (ContentLayout(manifest: manifest), node.size)
-        }
+        let node = try read { try self.node(inode, in: $0) }
+        guard let id = node.manifest else { return (ContentLayout(), node.size) }
+        guard let layout = try layout(of: id) else { throw VFSError(.io, "the content of inode \(inode) is missing") }
+        return (layout, node.size)
     }
 
     /// Opens one version file of the `.versions` view, read-only.
@@ -183,12 +181,12 @@ extension Volume {
     }
 
     private func stageSaved(_ sealed: FileContent.Sealed, of content: FileContent) throws {
-        let manifest = sealed.layout.manifest
-        let id = repository.manifestID(of: manifest)
+        let encoding = ManifestEncoding(sealed.layout.manifest)
+        let id = encoding.id
         let now = FileTime.now
         try stage { w in
             guard var node = try w.reader.node(content.inode) else { return }
-            try w.insertManifest(manifest, id: id)
+            try w.insertManifest(encoding)
             node.manifest = id
             node.size = sealed.size
             node.modificationTime = sealed.time ?? now
@@ -198,6 +196,7 @@ extension Volume {
             // A truncation alone (O_TRUNC, `>` without output) is not a save.
             if sealed.wrote { try recordVersion(of: node, author: sealed.author, in: w) }
         }
+        remember(sealed.layout, as: id)
     }
 
     /// setattr: mode, owner, size and times.

@@ -24,6 +24,8 @@ public final class Volume: Sendable {
     let recentNames = Mutex(RecentNames())
     /// Bytes that are not holes, per stored content, for st_blocks.
     let allocated = Mutex([ManifestID: Int64]())
+    /// Layouts of contents just saved or opened (see `LayoutCache`).
+    let layouts = Mutex(LayoutCache())
     /// SHA-256 per stored content, for `user.nexus.sha256`.
     let digests = Mutex([ManifestID: String]())
     /// Refused requests waiting to be audited (see `noteRefusal`).
@@ -137,7 +139,10 @@ public final class Volume: Sendable {
     /// The attributes of `inode`, with unsaved writes of an open file taken into account.
     public func attributes(of inode: InodeNumber) throws -> Attributes {
         if let view = VersionsView.node(inode) { return try read { try versionsAttributes(view, in: $0) } }
-        let (node, content) = try readConsistently { try self.node(inode, in: $0) }
+        let (node, content) = try readConsistently(cached: {
+            if case let node?? = self.catalog.cachedNode(inode) { return node }
+            return nil
+        }) { try self.node(inode, in: $0) }
         return attributes(node, content: content)
     }
 
@@ -145,10 +150,12 @@ public final class Volume: Sendable {
     /// came after the last save of the content it had: a close saving the file meanwhile must
     /// not leave the caller with the catalog's old size and no content to correct it (the
     /// kernel would cache that size). Reads again while contents keep leaving meanwhile.
-    func readConsistently(_ body: (CatalogReader) throws -> NodeRecord) throws -> (NodeRecord, FileContent?) {
+    /// `cached`, when given, answers from the catalog's cache alone (nil: ask the catalog).
+    func readConsistently(cached: (() throws -> NodeRecord?)? = nil,
+                          _ body: (CatalogReader) throws -> NodeRecord) throws -> (NodeRecord, FileContent?) {
         for _ in 0..<100 {
             let epoch = table.withLock { $0.contentEpoch }
-            let node = try read(body)
+            let node = try cached?() ?? read(body)
             let found = table.withLock { table -> (current: Bool, content: FileContent?) in
                 (table.contentEpoch == epoch, table.inodes[node.inode]?.content)
             }
@@ -179,12 +186,26 @@ public final class Volume: Sendable {
 
     private func allocatedBytes(of manifest: ManifestID) -> Int64 {
         if let known = allocated.withLock({ $0[manifest] }) { return known }
-        guard let layout = try? catalog.read({ try $0.manifest(manifest) }).map(ContentLayout.init(manifest:)) else { return 0 }
+        guard let layout = try? layout(of: manifest) else { return 0 }
+        return layout.allocatedBytes
+    }
+
+    /// The layout of a stored content, from the cache or the catalog.
+    func layout(of manifest: ManifestID) throws -> ContentLayout? {
+        if let cached = layouts.withLock({ $0.layout(of: manifest) }) { return cached }
+        guard let stored = try read({ try $0.manifest(manifest) }) else { return nil }
+        let layout = ContentLayout(manifest: stored)
+        remember(layout, as: manifest)
+        return layout
+    }
+
+    /// Caches a stored content's layout and its allocated bytes.
+    func remember(_ layout: ContentLayout, as manifest: ManifestID) {
+        layouts.withLock { $0.insert(layout, as: manifest) }
         allocated.withLock { cache in
             if cache.count > 100_000 { cache.removeAll() }
             cache[manifest] = layout.allocatedBytes
         }
-        return layout.allocatedBytes
     }
 
     /// Records that the kernel now holds one more reference to `inode`.
@@ -196,7 +217,14 @@ public final class Volume: Sendable {
     public func lookup(_ name: [UInt8], in parent: InodeNumber) throws -> Attributes {
         if let view = try versionsLookup(name, in: parent) { return view }
         let name = try Self.name(name)
-        let (node, content) = try readConsistently { reader -> NodeRecord in
+        let (node, content) = try readConsistently(cached: {
+            guard case let folder?? = self.catalog.cachedNode(parent) else { return nil }
+            guard folder.kind == .directory else { throw VFSError(.notDirectory) }
+            guard case let entry? = self.catalog.cachedEntry(named: name, in: parent) else { return nil }
+            guard let inode = entry else { throw VFSError(.notFound) }
+            guard case let node?? = self.catalog.cachedNode(inode) else { return nil }
+            return node
+        }) { reader -> NodeRecord in
             let folder = try self.node(parent, in: reader)
             guard folder.kind == .directory else { throw VFSError(.notDirectory) }
             guard let inode = try reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }

@@ -59,8 +59,9 @@ struct CatalogJournalTests {
         }
         try source.catalog.write { w in
             let manifest = ContentManifest(chunks: [.init(id: BlobID(bytes: [UInt8](repeating: 9, count: 32))!, length: 5)])
-            let id = ManifestID(bytes: [UInt8](repeating: 1, count: 32))!
-            try w.insertManifest(manifest, id: id)
+            let encoding = ManifestEncoding(manifest)
+            let id = encoding.id
+            try w.insertManifest(encoding)
             try w.insertVersion(VersionRecord(document: 3, number: VersionNumber(1), time: .init(seconds: 5, nanoseconds: 1),
                                               author: 1000, size: 5, sha256: [UInt8](repeating: 2, count: 32), manifest: id))
             try w.removeXattr(Array("user.xdg.tags".utf8), from: InodeNumber(7))

@@ -1,0 +1,88 @@
+import NexusTypes
+import Synchronization
+
+/// Nodes, names and extended attributes as the catalog holds them (staged changes included),
+/// so that lookups, getattr and the reads inside namespace changes need no SQL.
+///
+/// Coherence: every change to these tables goes through `CatalogWriter`, which evicts what it
+/// changes before the change returns, and entries are added only by reads outside a staged
+/// operation, on the catalog's connection. So what the cache holds is what SQLite holds now,
+/// and `Catalog.cachedNode` may read it from any thread without the connection. Whatever
+/// undoes changes of earlier operations (a group rolled back, a replayed record) clears it.
+final class CatalogCache: Sendable {
+    /// Cleared when it holds more than this many nodes (or names, or attribute sets).
+    static let capacity = 200_000
+
+    struct EntryKey: Hashable {
+        var parent: InodeNumber
+        var name: FileName
+    }
+
+    struct State {
+        /// nil values are known absences.
+        var nodes: [InodeNumber: NodeRecord?] = [:]
+        var entries: [EntryKey: InodeNumber?] = [:]
+        /// Per inode, attribute values looked up by name (nil: known absent).
+        var xattrs: [InodeNumber: [[UInt8]: [UInt8]?]] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    enum Lookup<T> {
+        case miss
+        case hit(T)
+    }
+
+    func node(_ inode: InodeNumber) -> Lookup<NodeRecord?> {
+        state.withLock { s in s.nodes[inode].map { .hit($0) } ?? .miss }
+    }
+
+    func entry(_ name: FileName, in parent: InodeNumber) -> Lookup<InodeNumber?> {
+        state.withLock { s in s.entries[EntryKey(parent: parent, name: name)].map { .hit($0) } ?? .miss }
+    }
+
+    func xattr(_ name: [UInt8], of inode: InodeNumber) -> Lookup<[UInt8]?> {
+        state.withLock { s in s.xattrs[inode]?[name].map { .hit($0) } ?? .miss }
+    }
+
+    func store(node: NodeRecord?, for inode: InodeNumber) {
+        state.withLock { s in
+            if s.nodes.count >= Self.capacity { s.nodes.removeAll(keepingCapacity: true) }
+            s.nodes[inode] = .some(node)
+        }
+    }
+
+    func store(entry: InodeNumber?, named name: FileName, in parent: InodeNumber) {
+        state.withLock { s in
+            if s.entries.count >= Self.capacity { s.entries.removeAll(keepingCapacity: true) }
+            s.entries[EntryKey(parent: parent, name: name)] = .some(entry)
+        }
+    }
+
+    func store(xattr value: [UInt8]?, named name: [UInt8], of inode: InodeNumber) {
+        state.withLock { s in
+            if s.xattrs.count >= Self.capacity { s.xattrs.removeAll(keepingCapacity: true) }
+            s.xattrs[inode, default: [:]][name] = .some(value)
+        }
+    }
+
+    func evict(node inode: InodeNumber) {
+        _ = state.withLock { $0.nodes.removeValue(forKey: inode) }
+    }
+
+    func evict(entry name: FileName, in parent: InodeNumber) {
+        _ = state.withLock { $0.entries.removeValue(forKey: EntryKey(parent: parent, name: name)) }
+    }
+
+    func evict(xattr name: [UInt8], of inode: InodeNumber) {
+        _ = state.withLock { $0.xattrs[inode]?.removeValue(forKey: name) }
+    }
+
+    func evict(xattrsOf inode: InodeNumber) {
+        _ = state.withLock { $0.xattrs.removeValue(forKey: inode) }
+    }
+
+    func clear() {
+        state.withLock { $0 = State() }
+    }
+}
