@@ -59,6 +59,7 @@ trap 'exit 130' INT TERM HUP
 mkdir -p "$data" "$work/nx" "$work/gc"
 export NEXUSFS_PASSWORD=bench NEXUSFS_STATE_DIR=$work/nx-state
 echo bench > "$work/gc-pass"
+: > "$work/results"
 
 # Rows of the table, in order, with their units; a unit ending in /s or IOPS is higher-is-better.
 rows=(seqwrite seqread pwrite-close pwrite-fsync smallfiles find-cold find-warm rm untar rsync
@@ -237,7 +238,8 @@ for ((run = 1; run <= RUNS; run++)); do
     for fs in nexusfs gocryptfs bare; do
         echo "-- run $run/$RUNS: $fs"
         d=${mnt[$fs]}
-        mount_fs
+        set +e; (set -e; mount_fs); rc=$?; set -e
+        ((rc == 0)) || { echo "  $fs mount FAILED (exit $rc)"; failures+=("run $run: $fs mount (exit $rc)"); continue; }
         for w in "${workloads[@]}"; do
             set +e; (set -e; "wl_$w"); rc=$?; set -e
             ((rc == 0)) || { echo "  $fs $w FAILED (exit $rc)"; failures+=("run $run: $fs $w (exit $rc)"); }

@@ -1,4 +1,6 @@
 import BlobStorage
+import Dispatch
+import Synchronization
 import NexusTypes
 
 /// Turns a stored layout plus written pages into a new stored layout, chunking only
@@ -29,6 +31,7 @@ struct ContentSealer {
     /// The new layout; stores the new chunks.
     func seal() throws -> ContentLayout {
         var out = ContentLayout()
+        var batch = ChunkBatch(source: source)
         var position: Int64 = 0
         let runs = self.runs
         var next = 0
@@ -38,6 +41,7 @@ struct ContentSealer {
             // Start at the chunk holding the run's first byte.
             var start = max(run.start, position)
             if let i = base.index(containing: start), base.extents[i].chunk != nil { start = max(base.starts[i], position) }
+            try batch.store(into: &out)
             copyOld(into: &out, from: &position, to: start)
             var coveredTo = run.end
             next += 1
@@ -57,10 +61,10 @@ struct ContentSealer {
                     let view = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
                     try FileContent.fill(view, from: p, state: state, source: source)
                     let length = chunker.chunkLength(in: UnsafeRawBufferPointer(view))
-                    let id = try source.store(UnsafeRawBufferPointer(rebasing: view[0..<length]))
-                    out.append(Extent(chunk: id, length: Int64(length)))
+                    batch.add(Array(view[0..<length]))
                     return length
                 }
+                if batch.isFull { try batch.store(into: &out) }
                 p += Int64(cut)
                 // Past the written bytes, stop where the old layout can go on: at one of its chunk
                 // boundaries, or anywhere in a hole (which would otherwise be chunked to its end).
@@ -68,6 +72,7 @@ struct ContentSealer {
             }
             position = p
         }
+        try batch.store(into: &out)
         copyOld(into: &out, from: &position, to: size)
         return out
     }
@@ -101,6 +106,49 @@ struct ContentSealer {
                 out.append(extent)
                 position = extentEnd
             }
+        }
+    }
+}
+
+/// New chunks waiting to be stored, in order: hashing, compressing and encrypting them runs
+/// on every core (a large write is otherwise bound by one), and their extents follow in order.
+struct ChunkBatch {
+    static let maxBytes = 8 << 20
+
+    let source: ChunkSource
+    private var chunks: [[UInt8]] = []
+    private var bytes = 0
+
+    init(source: ChunkSource) { self.source = source }
+
+    var isFull: Bool { bytes >= Self.maxBytes }
+
+    mutating func add(_ chunk: [UInt8]) {
+        chunks.append(chunk)
+        bytes += chunk.count
+    }
+
+    /// Stores the waiting chunks and appends their extents to `layout`.
+    mutating func store(into layout: inout ContentLayout) throws {
+        defer {
+            chunks.removeAll(keepingCapacity: true)
+            bytes = 0
+        }
+        guard chunks.count > 1 else {
+            for chunk in chunks {
+                let id = try chunk.withUnsafeBytes { try source.store($0) }
+                layout.append(Extent(chunk: id, length: Int64(chunk.count)))
+            }
+            return
+        }
+        let results = Mutex([Result<BlobID, any Error>?](repeating: nil, count: chunks.count))
+        let waiting = chunks, store = source
+        DispatchQueue.concurrentPerform(iterations: waiting.count) { i in
+            let result = Result { try waiting[i].withUnsafeBytes { try store.store($0) } }
+            results.withLock { $0[i] = result }
+        }
+        for (chunk, result) in zip(waiting, results.withLock { $0 }) {
+            layout.append(Extent(chunk: try result!.get(), length: Int64(chunk.count)))
         }
     }
 }

@@ -85,7 +85,10 @@ enum MountPoint {
     /// detached first so that it can be reused.
     static func prepare(_ path: String) throws {
         var st = stat()
-        if stat(path, &st) != 0 {
+        // statvfs always asks the filesystem, where stat may be answered from the kernel's
+        // attribute cache even after the daemon died.
+        var fs = statvfs()
+        if statvfs(path, &fs) != 0 || stat(path, &st) != 0 {
             if errno == ENOTCONN {
                 detach(path)
                 guard stat(path, &st) == 0 else {
