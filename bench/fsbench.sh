@@ -22,8 +22,8 @@
 #   fio        4 KiB randread and randwrite, QD1, psync, buffered, 256 MiB file, caches dropped first  IOPS
 #   (always)   unmount: nexusfs umount, fusermount3 -u, or sync for the bare disk   s
 # A workload selected without the one that makes its files (seqread, pwrite without seqwrite; find, rm
-# without smallfiles; rsync without untar) makes them first, untimed. "Cold" drops the kernel's caches
-# (page cache, dentries, inodes); whatever a FUSE daemon caches in its own memory stays.
+# without smallfiles; rsync without untar) makes them first, untimed. "Cold" unmounts and mounts the
+# filesystem again (a daemon's own caches go too), then drops the kernel's caches.
 all_workloads=(seqwrite seqread pwrite smallfiles find rm untar rsync git fio)
 workloads=()
 while (($#)); do
@@ -177,6 +177,15 @@ umount_fs() {
     esac
 }
 
+# Cold: unmount and mount the same filesystem again (so that nothing a daemon keeps in memory
+# survives), then drop the kernel's caches.
+go_cold() {
+    case $fs in
+        nexusfs) "$nexusfs" umount "$work/nx" && "$nexusfs" mount "$work/nx-repo" "$work/nx" ;;
+        gocryptfs) fusermount3 -u "$work/gc" && gocryptfs -q -nosyslog -passfile "$work/gc-pass" "$work/gc-cipher" "$work/gc" ;;
+    esac
+    drop_caches
+}
 need_big() { [[ -f $d/big ]] || dd if="$data/random.bin" of="$d/big" bs=1M conv=fsync status=none; }
 need_small() { [[ -d $d/small ]] || py smallfiles "$d/small" >/dev/null; }
 need_src() { [[ -d $d/src ]] || untar; }
@@ -189,7 +198,7 @@ wl_seqwrite() {
     record seqwrite "$(rate "$megabytes" "$t")"
 }
 wl_seqread() {
-    need_big; drop_caches
+    need_big; go_cold
     local t; t=$(timeit dd if="$d/big" of=/dev/null bs=1M status=none)
     record seqread "$(rate "$megabytes" "$t")"
 }
@@ -200,14 +209,14 @@ wl_pwrite() {
 }
 wl_smallfiles() { local t; t=$(py smallfiles "$d/small"); record smallfiles "$(rate 10000 "$t")"; }
 wl_find() {                                    # 10,000 files + 100 folders + the top one
-    need_small; drop_caches
+    need_small; go_cold
     local cold warm; cold=$(timeit find "$d/small" -ls); warm=$(timeit find "$d/small" -ls)
     record find-cold "$(rate 10101 "$cold")"; record find-warm "$(rate 10101 "$warm")"
 }
 wl_rm() { need_small; local t; t=$(timeit rm -rf "$d/small"); record rm "$t"; }
 wl_untar() { cat "$data/include.tar" >/dev/null; local t; t=$(timeit untar); record untar "$t"; }
 wl_rsync() {
-    need_src; rm -rf "$work/out"; drop_caches
+    need_src; rm -rf "$work/out"; go_cold
     local t; t=$(timeit rsync -a "$d/src/" "$work/out/"); record rsync "$t"
     rm -rf "$work/out"
 }
@@ -218,8 +227,9 @@ wl_git() {
 }
 wl_fio() {
     local rw
+    fio --name=x --filename="$d/fio.dat" --size=256m --create_only=1 --output="$work/fio.json" >/dev/null
     for rw in randread randwrite; do
-        drop_caches
+        go_cold
         fio --name=x --filename="$d/fio.dat" --size=256m --bs=4k --rw=$rw --iodepth=1 --ioengine=psync \
             --direct=0 --runtime="$FIO_RUNTIME" --time_based --output-format=json --output="$work/fio.json" >/dev/null
         local iops; iops=$(py fio "$work/fio.json" "${rw#rand}"); record fio-$rw "$iops"
