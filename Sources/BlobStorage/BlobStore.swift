@@ -19,8 +19,11 @@ public struct SealedPack: Sendable {
 /// The repository's content store: blobs, compressed and encrypted, appended
 /// into immutable pack files under `REPO/packs/`.
 ///
-/// Thread-safe. Lock order: `state` before `readers`; neither is held while
-/// calling out of the store.
+/// Thread-safe. Lock order: `sealing`, then a lane, then `state`, then `readers`; none is held
+/// while calling out of the store. Blobs are encrypted and written into one of a few open packs
+/// (lanes, one per core), each under its own lock, so that threads storing at once do not wait
+/// for each other; a full pack is sealed (its fsync above all) under `sealing` alone, so that
+/// other threads go on adding blobs to the next pack meanwhile.
 public final class BlobStore: Sendable {
     /// Packs are sealed once they reach this size.
     public static let targetPackSize: UInt64 = 16 << 20
@@ -29,21 +32,32 @@ public final class BlobStore: Sendable {
     public let keys: BlobKeys
 
     private struct State: ~Copyable {
-        var writer: PackWriter?
-        /// Blobs written to the open pack, by id.
-        var pending: [BlobID: PackEntry] = [:]
+        /// Blobs written to an open pack or to a pack waiting to be sealed, by id.
+        var pending: [BlobID: (writer: PackWriter, entry: PackEntry)] = [:]
+        /// Full packs, oldest first, that `sealWaiting` makes durable.
+        var waiting: [PackWriter] = []
         var sealed: [SealedPack] = []
         /// Blobs of `sealed`, until the caller has indexed them.
         var unindexed: [BlobID: (pack: PackName, entry: PackEntry)] = [:]
     }
 
     private let state = Mutex(State())
+    /// The open packs, each with its own lock; a thread takes the first one that is free.
+    private let lanes: [Lane]
+
+    private final class Lane: Sendable {
+        let writer = Mutex<PackWriter?>(nil)
+    }
+    /// Held while packs are sealed, so that they are sealed one at a time, in order, and
+    /// `flush` returns only when every pack before it is durable.
+    private let sealing = Mutex(())
     private let readers = Mutex([PackName: PackReader]())
 
     /// Opens (and creates, when missing) the pack directory of a repository.
     public init(directory: String, keys: BlobKeys) throws {
         self.directory = directory
         self.keys = keys
+        lanes = (0..<max(1, min(4, System.coreCount))).map { _ in Lane() }
         try PackFile.makeDirectory(directory)
         try PackFile.makeDirectory(temporaryDirectory)
     }
@@ -67,18 +81,34 @@ public final class BlobStore: Sendable {
     /// Returns false when the blob was already pending.
     @discardableResult
     public func add(id: BlobID, kind: BlobKind, rawLength: Int, payload: UnsafeRawBufferPointer, compressed: Bool) throws -> Bool {
-        try state.withLock { state in
-            guard state.pending[id] == nil, state.unindexed[id] == nil else { return false }
-            if state.writer == nil {
-                state.writer = try PackWriter(directory: temporaryDirectory, keys: keys)
+        // The first free lane; when all are busy, the one this blob's id picks.
+        var result: (added: Bool, full: Bool)?
+        for lane in lanes where result == nil {
+            result = try lane.writer.withLockIfAvailable { writer in
+                try append(id: id, kind: kind, rawLength: rawLength, payload: payload, compressed: compressed, to: &writer)
             }
-            let entry = try state.writer!.add(id: id, kind: kind, compressed: compressed, rawLength: UInt32(rawLength), payload: payload)
-            state.pending[id] = entry
-            if state.writer!.length >= Self.targetPackSize {
-                try seal(&state)
-            }
-            return true
         }
+        let (added, full) = try result ?? lanes[Int(id[0]) % lanes.count].writer.withLock { writer in
+            try append(id: id, kind: kind, rawLength: rawLength, payload: payload, compressed: compressed, to: &writer)
+        }
+        if full { try sealWaiting() }
+        return added
+    }
+
+    /// Appends a blob to a lane's open pack (under the lane's lock); a full pack goes to `waiting`.
+    private func append(id: BlobID, kind: BlobKind, rawLength: Int, payload: UnsafeRawBufferPointer, compressed: Bool,
+                        to lane: inout PackWriter?) throws -> (added: Bool, full: Bool) {
+        if isPending(id) { return (false, false) }
+        if lane == nil { lane = try PackWriter(directory: temporaryDirectory, keys: keys) }
+        let writer = lane!
+        let entry = try writer.add(id: id, kind: kind, compressed: compressed, rawLength: UInt32(rawLength), payload: payload)
+        let full = writer.length >= Self.targetPackSize
+        if full { lane = nil }
+        state.withLock { state in
+            state.pending[id] = (writer, entry)
+            if full { state.waiting.append(writer) }
+        }
+        return (true, full)
     }
 
     /// Compresses where that helps, then adds.
@@ -95,7 +125,14 @@ public final class BlobStore: Sendable {
 
     /// Seals the open pack, if it holds anything, making its blobs durable.
     public func flush() throws {
-        try state.withLock { try seal(&$0) }
+        for lane in lanes {
+            lane.writer.withLock { lane in
+                guard let writer = lane, writer.blobCount > 0 else { return }
+                lane = nil
+                state.withLock { $0.waiting.append(writer) }
+            }
+        }
+        try sealWaiting()
     }
 
     /// Hands over the packs sealed since the last call, for the caller to index.
@@ -108,17 +145,45 @@ public final class BlobStore: Sendable {
         }
     }
 
-    /// Drops the open pack and everything pending in it.
+    /// Drops the open packs and everything pending in them.
     public func discardOpenPack() {
-        state.withLock { state in
-            state.writer?.abandon()
-            state.writer = nil
-            state.pending = [:]
+        for lane in lanes {
+            lane.writer.withLock { lane in
+                guard let writer = lane else { return }
+                writer.abandon()
+                lane = nil
+                state.withLock { state in state.pending = state.pending.filter { $0.value.writer !== writer } }
+            }
         }
     }
 
-    private func seal(_ state: inout State) throws {
-        guard let writer = state.writer, writer.blobCount > 0 else { return }
+    /// Seals the waiting packs, oldest first. A pack that cannot be sealed is dropped with its
+    /// blobs (they are pending no more, so storing them again writes them anew).
+    private func sealWaiting() throws {
+        try sealing.withLock { _ in
+            while let writer = state.withLock({ $0.waiting.first }) {
+                do {
+                    try seal(writer)
+                } catch {
+                    state.withLock { state in
+                        state.waiting.removeFirst()
+                        state.pending = state.pending.filter { $0.value.writer !== writer }
+                    }
+                    throw error
+                }
+                state.withLock { state in
+                    state.waiting.removeFirst()
+                    state.sealed.append(SealedPack(name: writer.name, length: writer.length, entries: writer.entries))
+                    for entry in writer.entries {
+                        state.unindexed[entry.id] = (writer.name, entry)
+                        state.pending[entry.id] = nil
+                    }
+                }
+            }
+        }
+    }
+
+    private func seal(_ writer: PackWriter) throws {
         let final = path(of: writer.name)
         let shard = String(final[..<final.lastIndex(of: "/")!])
         if access(shard, F_OK) != 0 {
@@ -126,17 +191,7 @@ public final class BlobStore: Sendable {
             try PackFile.makeDirectory(shard)
             try PackFile.syncDirectory(directory)
         }
-        do {
-            try writer.seal(into: final, directory: shard)
-        } catch {
-            state.writer = nil
-            state.pending = [:]
-            throw error
-        }
-        state.sealed.append(SealedPack(name: writer.name, length: writer.length, entries: writer.entries))
-        for entry in writer.entries { state.unindexed[entry.id] = (writer.name, entry) }
-        state.writer = nil
-        state.pending = [:]
+        try writer.seal(into: final, directory: shard)
     }
 
     // MARK: Reading
@@ -155,15 +210,13 @@ public final class BlobStore: Sendable {
                 payload = try reader(for: found.pack).payload(of: found.entry)
             } else {
                 pack = nil
-                (entry, payload) = try state.withLock { state in
-                    guard let writer = state.writer, let found = state.pending[id] else {
-                        throw BlobStoreError(.notFound, "blob \(id.short) is in no pack")
-                    }
-                    let key = try PackFormat.packKey(keys, pack: writer.name)
-                    let opened = try PackReader.open(frame: writer.readFrame(found), expected: found, pack: writer.name,
-                                                     key: key, path: writer.temporaryPath)
-                    return (found, opened.payload)
+                guard let (writer, found) = state.withLock({ $0.pending[id] }).map({ ($0.writer, $0.entry) }) else {
+                    throw BlobStoreError(.notFound, "blob \(id.short) is in no pack")
                 }
+                let key = try PackFormat.packKey(keys, pack: writer.name)
+                let opened = try PackReader.open(frame: writer.readFrame(found), expected: found, pack: writer.name,
+                                                 key: key, path: writer.temporaryPath)
+                (entry, payload) = (found, opened.payload)
             }
         }
         guard entry.compressed else { return payload }
@@ -247,4 +300,9 @@ public final class BlobStore: Sendable {
         }
         return names
     }
+}
+
+enum System {
+    /// Processors this process may run on.
+    static let coreCount = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 }

@@ -4,7 +4,9 @@ import NexusTypes
 
 /// Appends encrypted frames to one new pack in a temporary file, then seals it
 /// (table of contents, trailer, fsync, rename, fsync of the directory).
-/// Not thread-safe: only used under the BlobStore's `state` lock, hence unchecked.
+/// Not thread-safe: frames are added under the BlobStore's `state` lock, the seal happens
+/// once no more are added (under `sealing`), and `readFrame` only reads frames already
+/// written, through the descriptor (which outlives the rename), hence unchecked.
 final class PackWriter: @unchecked Sendable {
     let name: PackName
     let temporaryPath: String
@@ -13,12 +15,14 @@ final class PackWriter: @unchecked Sendable {
     private(set) var length: UInt64
     private(set) var entries: [PackEntry] = []
     private var closed = false
+    /// Set once the pack is durable under its final name; the descriptor stays open for readers.
+    private var sealed = false
 
     init(directory: String, keys: BlobKeys) throws {
         name = PackName(bytes: SecureRandom.bytes(PackName.byteCount))!
         key = try PackFormat.packKey(keys, pack: name)
         temporaryPath = directory + "/" + name.hex + ".tmp"
-        fd = try PackFile.open(temporaryPath, flags: O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, mode: 0o400)
+        fd = try PackFile.open(temporaryPath, flags: O_RDWR | O_CREAT | O_EXCL | O_TRUNC, mode: 0o400)
         length = 0
         do {
             try append(PackFormat.headerMagic + name.bytes)
@@ -28,7 +32,9 @@ final class PackWriter: @unchecked Sendable {
         }
     }
 
-    deinit { abandon() }
+    deinit {
+        if sealed { Glibc.close(fd) } else { abandon() }
+    }
 
     var blobCount: Int { entries.count }
 
@@ -52,11 +58,9 @@ final class PackWriter: @unchecked Sendable {
         return entry
     }
 
-    /// Reads back a frame written to this pack before it is sealed.
+    /// Reads back a frame written to this pack before its blobs are indexed (also while it is sealed).
     func readFrame(_ entry: PackEntry) throws -> [UInt8] {
-        let readFD = try PackFile.open(temporaryPath, flags: O_RDONLY)
-        defer { Glibc.close(readFD) }
-        return try PackFile.read(readFD, count: Int(entry.frameLength), at: entry.offset, path: temporaryPath)
+        try PackFile.read(fd, count: Int(entry.frameLength), at: entry.offset, path: temporaryPath)
     }
 
     /// Writes the table of contents and trailer, then makes the pack durable at
@@ -67,13 +71,13 @@ final class PackWriter: @unchecked Sendable {
                                   authenticating: PackFormat.tocAAD(pack: name, count: count))
         try append(toc + PackFormat.le(UInt32(toc.count)) + PackFormat.le(UInt32(count)) + PackFormat.trailerMagic)
         try PackFile.sync(fd, path: temporaryPath)
-        Glibc.close(fd)
-        closed = true
         guard rename(temporaryPath, finalPath) == 0 else {
             let error = BlobStoreError.system("rename", finalPath)
-            unlink(temporaryPath)
+            abandon()
             throw error
         }
+        closed = true
+        sealed = true
         try PackFile.syncDirectory(directory)
     }
 

@@ -18,6 +18,8 @@ public final class NexusFileSystem: FUSEFileSystem {
 
     public func initialize(_ connection: inout FUSEConnection) {
         connection.maxWrite = 1 << 20
+        // Read-ahead of 1 MiB: sequential reads arrive as large requests whose chunks decode in parallel.
+        connection.maxReadahead = 1 << 20
         // O_TRUNC and touch must arrive as setattr, not as an open flag or a write.
         connection.dropCapability(.atomicOTrunc)
         // The kernel clears setuid/setgid bits on write and chown itself.

@@ -47,12 +47,26 @@ final class ChunkSource: Sendable {
                 cache.entries[id] = (bytes, cache.clock)
                 cache.bytes += bytes.count
             }
-            while cache.bytes > capacity, let oldest = cache.entries.min(by: { $0.value.used < $1.value.used }) {
-                cache.bytes -= oldest.value.bytes.count
-                cache.entries[oldest.key] = nil
+            guard cache.bytes > capacity else { return }
+            // Down to three quarters at once, least recently used first: one sort per many inserts.
+            for (key, entry) in cache.entries.sorted(by: { $0.value.used < $1.value.used }) {
+                guard cache.bytes > capacity / 4 * 3 else { break }
+                cache.bytes -= entry.bytes.count
+                cache.entries[key] = nil
             }
         }
         return bytes
+    }
+
+    /// The plaintexts of `ids`, in order; several are decoded at once.
+    func chunks(_ ids: [BlobID]) throws -> [[UInt8]] {
+        guard ids.count > 1 else { return try ids.map(chunk) }
+        let results = Mutex([Result<[UInt8], any Error>?](repeating: nil, count: ids.count))
+        DispatchQueue.concurrentPerform(iterations: ids.count) { i in
+            let result = Result { try self.chunk(ids[i]) }
+            results.withLock { $0[i] = result }
+        }
+        return try results.withLock { $0 }.map { try $0!.get() }
     }
 
     /// Stores a chunk (deduplicated) and returns its id.

@@ -192,12 +192,44 @@ extension FileContent {
         }
     }
 
-    /// Makes written pages part of the stored layout without ending the save (keeps memory bounded).
-    func spill(chunker: Chunker, source: ChunkSource) throws {
-        try state.withLock { state in
-            guard !state.pages.isEmpty else { return }
-            state.base = try ContentSealer(chunker: chunker, state: state, source: source).seal()
-            state.pages = [:]
+    /// Makes written pages part of the stored layout without ending the save (keeps memory
+    /// bounded), on a thread of its own while writes go on: the pages are chunked and stored
+    /// from a snapshot, outside the state lock, and the new layout replaces the stored one
+    /// unless something else replaced or cut it meanwhile; pages written since stay pages.
+    /// At most one spill runs per content; `waitForSpill` waits for it.
+    func spillInBackground(chunker: Chunker, source: ChunkSource, logger: @escaping @Sendable (String) -> Void) {
+        guard spilling.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        spills.enter()
+        DispatchQueue.global().async { [self] in
+            defer {
+                spilling.store(false, ordering: .releasing)
+                spills.leave()
+            }
+            do {
+                try saving.withLock { _ in try spillSnapshot(chunker: chunker, source: source) }
+            } catch {
+                logger("could not spill the written pages of inode \(inode) (they stay in memory until the save): \(error)")
+            }
+        }
+    }
+
+    /// Returns once no background spill of this content runs.
+    func waitForSpill() {
+        spills.wait()
+    }
+
+    private func spillSnapshot(chunker: Chunker, source: ChunkSource) throws {
+        let snapshot = state.withLock { $0 }
+        guard !snapshot.pages.isEmpty else { return }
+        let layout = try ContentSealer(chunker: chunker, state: snapshot, source: source).seal()
+        state.withLock { state in
+            guard state.baseGeneration == snapshot.baseGeneration, state.size >= snapshot.size else { return }
+            // A page the snapshot holds and nobody wrote since shares its storage with it.
+            state.pages = state.pages.filter { index, bytes in
+                guard let old = snapshot.pages[index] else { return true }
+                return old.withUnsafeBufferPointer { $0.baseAddress } != bytes.withUnsafeBufferPointer { $0.baseAddress }
+            }
+            state.base = layout
         }
     }
 }

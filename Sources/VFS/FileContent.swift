@@ -1,3 +1,4 @@
+import Dispatch
 import NexusTypes
 import Synchronization
 
@@ -12,7 +13,11 @@ final class FileContent: Sendable {
     static let pageSize: Int64 = 4 << 10
 
     struct State {
-        var base: ContentLayout
+        var base: ContentLayout {
+            didSet { baseGeneration &+= 1 }
+        }
+        /// Counts changes of `base`, so that a background spill knows whether its layout still applies.
+        var baseGeneration: UInt64 = 0
         var size: Int64
         /// Written pages by index; each holds the page's full bytes (zeros past the end).
         var pages: [Int64: [UInt8]] = [:]
@@ -30,9 +35,12 @@ final class FileContent: Sendable {
 
     let inode: InodeNumber
     let state: Mutex<State>
-    /// Held for a whole save (seal, then stage) and for a setattr that stages times of this
-    /// content, so that neither stages over the other with older values.
+    /// Held for a whole save (seal, then stage), for a setattr that stages times of this
+    /// content, and for a background spill, so that none stages over another with older values.
     let saving = Mutex(())
+    /// Set while a background spill runs (see `spillInBackground`); `spills` is entered meanwhile.
+    let spilling = Atomic<Bool>(false)
+    let spills = DispatchGroup()
     /// `State.modified`, readable without the state lock (under Volume.table, say); written
     /// under the state lock whenever `modified` changes.
     private let unsaved = Atomic<Bool>(false)
@@ -55,16 +63,59 @@ final class FileContent: Sendable {
     var dirtyBytes: Int64 { state.withLock { Int64($0.pages.count) * Self.pageSize } }
 
     /// Reads up to `count` bytes at `offset`; short only at the end of the file.
+    ///
+    /// Written pages are copied under the state lock; stored chunks are decoded after it, several
+    /// at once (the kernel's read-ahead asks for up to 1 MiB), so that reads of one file by
+    /// several threads, and the decoding of one large read, use every core.
     func read(at offset: Int64, count: Int) throws -> [UInt8] {
-        try state.withLock { state in
-            guard offset < state.size, count > 0 else { return [] }
+        var out: [UInt8] = []
+        var stored: [(chunk: BlobID, length: Int64, within: Int, count: Int, at: Int)] = []
+        state.withLock { state in
+            guard offset < state.size, count > 0 else { return }
             let end = min(state.size, offset + Int64(count))
-            var out = [UInt8](repeating: 0, count: Int(end - offset))
-            try out.withUnsafeMutableBytes { buffer in
-                try Self.fill(buffer, from: offset, state: state, source: source)
+            out = [UInt8](repeating: 0, count: Int(end - offset))
+            out.withUnsafeMutableBytes { buffer in
+                var done = 0
+                while done < buffer.count {
+                    let position = offset + Int64(done)
+                    let page = position / Self.pageSize
+                    let within = Int(position - page * Self.pageSize)
+                    var n = min(buffer.count - done, Int(Self.pageSize) - within)
+                    if let bytes = state.pages[page] {
+                        bytes.withUnsafeBytes {
+                            UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + n])
+                                .copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[within..<within + n]))
+                        }
+                    } else if let i = state.base.index(containing: position) {
+                        // Stored bytes up to the next written page or the extent's end, whichever is first.
+                        let extentEnd = state.base.starts[i] + state.base.extents[i].length
+                        var stop = min(offset + Int64(buffer.count), extentEnd)
+                        var next = page + 1
+                        while next * Self.pageSize < stop, state.pages[next] == nil { next += 1 }
+                        stop = min(stop, next * Self.pageSize)
+                        n = Int(stop - position)
+                        if let chunk = state.base.extents[i].chunk {
+                            stored.append((chunk, state.base.extents[i].length, Int(position - state.base.starts[i]), n, done))
+                        }
+                    }
+                    done += n
+                }
             }
-            return out
         }
+        guard !stored.isEmpty else { return out }
+        let chunks = try source.chunks(stored.map(\.chunk))
+        for (piece, bytes) in zip(stored, chunks) {
+            guard bytes.count == Int(piece.length) else {
+                throw VFSError(.io, "chunk \(piece.chunk.short) has \(bytes.count) bytes, expected \(piece.length)")
+            }
+            out.withUnsafeMutableBytes { target in
+                bytes.withUnsafeBytes { source in
+                    UnsafeMutableRawBufferPointer(rebasing: target[piece.at..<piece.at + piece.count])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: source[piece.within..<piece.within + piece.count]))
+                }
+            }
+        }
+        return out
     }
 
     /// Writes `data` at `offset`, growing the file as needed.

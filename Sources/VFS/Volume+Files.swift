@@ -109,8 +109,12 @@ extension Volume {
         guard offset + Int64(data.count) <= Self.maxFileSize else { throw VFSError(.fileTooLarge) }
         do {
             try content.write(data, at: file.append ? content.size : offset, author: caller.uid, time: .now)
-            if content.dirtyBytes > options.maxDirtyBytesPerFile {
-                try content.spill(chunker: source.chunker, source: source)
+            let dirty = content.dirtyBytes
+            if dirty > options.maxDirtyBytesPerFile {
+                let logger = self.logger
+                content.spillInBackground(chunker: source.chunker, source: source) { logger.warning("\($0)") }
+                // Writes faster than spills wait, so that memory stays bounded.
+                if dirty > 2 * options.maxDirtyBytesPerFile { content.waitForSpill() }
             }
         } catch {
             throw mapped(error)
