@@ -120,8 +120,10 @@ public final class Catalog: Sendable {
             do {
                 let result = try body(CatalogWriter(db: db, cache: cache))
                 try db.execute(sql: "RELEASE op")
+                cache.endOperation(rolledBack: false)
                 return result
             } catch {
+                cache.endOperation(rolledBack: true)
                 try db.execute(sql: "ROLLBACK TO op")
                 try db.execute(sql: "RELEASE op")
                 throw error

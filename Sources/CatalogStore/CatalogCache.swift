@@ -24,6 +24,11 @@ final class CatalogCache: Sendable {
         var entries: [EntryKey: InodeNumber?] = [:]
         /// Per inode, attribute values looked up by name (nil: known absent).
         var xattrs: [InodeNumber: [[UInt8]: [UInt8]?]] = [:]
+        /// Every name of an inode, as `CatalogReader.names(of:)` lists them. Unlike the others,
+        /// also filled inside a staged operation (nothing reads them without the connection):
+        /// `opNames` lists what the operation filled, evicted again if it is rolled back.
+        var names: [InodeNumber: [EntryRecord]] = [:]
+        var opNames: [InodeNumber] = []
     }
 
     private let state = Mutex(State())
@@ -43,6 +48,30 @@ final class CatalogCache: Sendable {
 
     func xattr(_ name: [UInt8], of inode: InodeNumber) -> Lookup<[UInt8]?> {
         state.withLock { s in s.xattrs[inode]?[name].map { .hit($0) } ?? .miss }
+    }
+
+    func names(of inode: InodeNumber) -> [EntryRecord]? {
+        state.withLock { $0.names[inode] }
+    }
+
+    func store(names: [EntryRecord], of inode: InodeNumber, inOperation: Bool) {
+        state.withLock { s in
+            if s.names.count >= Self.capacity { s.names.removeAll(keepingCapacity: true) }
+            s.names[inode] = names
+            if inOperation { s.opNames.append(inode) }
+        }
+    }
+
+    /// Ends a staged operation: what it filled stays if it succeeded and goes if it was rolled back.
+    func endOperation(rolledBack: Bool) {
+        state.withLock { s in
+            if rolledBack { for inode in s.opNames { s.names[inode] = nil } }
+            s.opNames.removeAll(keepingCapacity: true)
+        }
+    }
+
+    func evict(namesOf inode: InodeNumber) {
+        _ = state.withLock { $0.names.removeValue(forKey: inode) }
     }
 
     func store(node: NodeRecord?, for inode: InodeNumber) {

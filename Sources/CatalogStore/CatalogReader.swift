@@ -70,8 +70,11 @@ public struct CatalogReader {
 
     /// Every name under which `inode` appears (several for hard links).
     public func names(of inode: InodeNumber) throws -> [EntryRecord] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entries WHERE ino = ? ORDER BY parent, name"),
-                         arguments: [Int64(bitPattern: inode.rawValue)]).map(EntryRecord.init(row:))
+        if let names = cache?.names(of: inode) { return names }
+        let names = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entries WHERE ino = ? ORDER BY parent, name"),
+                                     arguments: [Int64(bitPattern: inode.rawValue)]).map(EntryRecord.init(row:))
+        cache?.store(names: names, of: inode, inOperation: !fills)
+        return names
     }
 
     /// Follows `path` from the root without resolving symlinks.

@@ -50,12 +50,14 @@ public struct CatalogWriter {
         let ino = Int64(bitPattern: inode.rawValue)
         cache?.evict(node: inode)
         cache?.evict(xattrsOf: inode)
+        cache?.evict(namesOf: inode)
         try db.cachedStatement(sql: "DELETE FROM xattrs WHERE ino = ?").execute( arguments: [ino])
         try db.cachedStatement(sql: "DELETE FROM nodes WHERE ino = ?").execute( arguments: [ino])
     }
 
     public func insertEntry(_ entry: EntryRecord) throws {
         cache?.evict(entry: entry.name, in: entry.parent)
+        cache?.evict(namesOf: entry.inode)
         do {
             try db.cachedStatement(sql: "INSERT INTO entries VALUES (?, ?, ?)").execute(
                            arguments: [Int64(bitPattern: entry.parent.rawValue), Data(entry.name.bytes),
@@ -66,7 +68,10 @@ public struct CatalogWriter {
     }
 
     public func removeEntry(named name: FileName, in parent: InodeNumber) throws {
-        cache?.evict(entry: name, in: parent)
+        if let cache {
+            if let inode = try reader.entry(named: name, in: parent) { cache.evict(namesOf: inode) }
+            cache.evict(entry: name, in: parent)
+        }
         try db.cachedStatement(sql: "DELETE FROM entries WHERE parent = ? AND name = ?").execute(
                        arguments: [Int64(bitPattern: parent.rawValue), Data(name.bytes)])
     }

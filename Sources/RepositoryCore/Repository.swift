@@ -109,7 +109,15 @@ public final class Repository: Sendable {
                             purpose: String = "in use by nexusfs", logger: Logger = Logger(label: "nexusfs")) throws -> Repository {
         _ = try RepositoryLayout.readConfig(at: path)
         let lock = try RepositoryLock(repository: path, purpose: purpose)
-        let (config, keys) = try unlock(at: path, passphrase: passphrase)
+        var (config, keys) = try unlock(at: path, passphrase: passphrase)
+        if config.version < RepositoryConfig.currentVersion {
+            // Raised before anything is written in the newer form, so that an older nexusfs
+            // refuses the repository instead of misreading it.
+            config.version = RepositoryConfig.currentVersion
+            try RepositoryError.wrapping("cannot raise repository \(path) to format \(config.version)") {
+                try RepositoryLayout.writeConfig(config, keys: keys, at: path)
+            }
+        }
         return try RepositoryError.wrapping("cannot open repository \(path)") {
             let repo = try Repository(path: path, config: config, keys: keys, stateRoot: stateRoot,
                                       createCatalog: false, logger: logger)

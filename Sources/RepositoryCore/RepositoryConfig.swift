@@ -7,7 +7,10 @@ import NexusTypes
 /// derived from the master secret.
 public struct RepositoryConfig: Codable, Sendable, Equatable {
     /// The repository format this build writes (docs/repository-format.md).
-    public static let currentVersion = 1
+    public static let currentVersion = 2
+    /// The formats this build reads; an older one is raised to `currentVersion` when the
+    /// repository is opened, before anything is written in the newer form.
+    public static let readableVersions = 1...2
 
     public var version: Int
     /// 32 hex digits, random.
@@ -58,9 +61,10 @@ struct SealedConfig {
         guard let file = try? JSONDecoder().decode(File.self, from: Data(bytes)), file.nexusfs == Self.marker else {
             throw RepositoryError(.notARepository, "\(path) is not a nexusfs repository: its config file is not one")
         }
-        guard file.version == RepositoryConfig.currentVersion else {
+        guard RepositoryConfig.readableVersions.contains(file.version) else {
             throw RepositoryError(.notARepository,
-                                  "\(path) has repository format \(file.version); this nexusfs reads format \(RepositoryConfig.currentVersion)")
+                                  "\(path) has repository format \(file.version); this nexusfs reads formats "
+                                  + "\(RepositoryConfig.readableVersions.lowerBound) to \(RepositoryConfig.currentVersion)")
         }
         guard let body = Data(base64Encoded: file.config), let mac = Hex.decode(file.mac),
               let config = try? JSONDecoder().decode(RepositoryConfig.self, from: body) else {

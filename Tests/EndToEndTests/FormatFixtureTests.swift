@@ -20,8 +20,12 @@ struct FormatFixtureTests {
         let ws = try Workspace("format-v1")
         ws.password = "fixture"
         try mustRun("/bin/cp", ["-r", Self.fixture, ws.repo])
+        #expect(try String(contentsOfFile: ws.repo + "/config", encoding: .utf8).contains("\"version\" : 1"))
         try ws.succeed("recover", ws.repo)
         try ws.succeed("check", ws.repo, "--read-data")
+        // The first open raises it to format 2, before anything can be stored as parts, so that
+        // an older nexusfs refuses it rather than misreading it.
+        #expect(try String(contentsOfFile: ws.repo + "/config", encoding: .utf8).contains("\"version\" : 2"))
         try ws.succeed("export", ws.repo, ws.path("out"))
         #expect(try sha256(ws.path("out/team/large.bin")) == Self.large)
         #expect(try String(contentsOfFile: ws.path("out/team/report.txt"), encoding: .utf8) == "quarterly report, version two\n")
