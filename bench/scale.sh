@@ -10,16 +10,19 @@
 #                daemon: sample B, disjoint from A, never stat'ed in this mount: every stat is a
 #                        lookup the daemon answers (its caches warm from A, the kernel's not)
 #                warm:   sample A again (the kernel's attribute/entry cache answers while valid)
+#                paged:  sample C, disjoint from A and B, after the state dir (the catalog) has been read
+#                        into the page cache: the daemon figure without the disk (nexusfs only)
 #   find       `find DIR -type f | wc -l` (readdir only), then `find DIR -ls` (a lookup per entry),
 #              each cold: fresh mount, caches dropped                               entries/s
 #   RSS        VmRSS / VmHWM of the mount daemon (/proc/PID/status): after mount, after the stats,
-#              after each find; HWM is the highest of the three daemons of that size  MiB
+#              after each find, and after `echo 2 > drop_caches` (the kernel forgets its inodes, so
+#              the daemon gets FORGETs); HWM is the highest of the three daemons of that size  MiB
 # The same stat and find measurements run on the bare-disk tree as a reference (cold = caches dropped).
 # Ends with a table and the targets: daemon getattr latency at the largest size within 1.2x of the
 # smallest, and the daemon's RSS at the largest size at most 256 MiB.
 #   bench/scale.sh [--sizes 10000,100000,1000000] [--sample N]
 #   env: NEXUSFS_BIN=path (no build); sizes ascending, at most 1,000,000; sample (default 20,000) is
-#   cut to size/2 so that A and B stay disjoint
+#   cut to size/3 so that A, B and C stay disjoint
 # Work dir /var/tmp/nexusfs-scale-$$ (the 1M tree needs ~5 GB and ~1M inodes), removed on exit.
 sizes_arg=10000,100000,1000000
 sample=20000
@@ -74,9 +77,9 @@ if what == "grow":                             # files [from, to) of the tree; p
     print(f"{time.perf_counter() - start:.3f}")
 elif what == "stat":                           # per-stat µs for each listed sample: mean median p99
     root, n, want = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    s = min(want, n // 2)
-    picked = random.Random(20240601).sample(range(n), 2 * s)
-    samples = {"A": [path(root, k) for k in picked[:s]], "B": [path(root, k) for k in picked[s:]]}
+    s = min(want, n // 3)
+    picked = random.Random(20240601).sample(range(n), 3 * s)
+    samples = {w: [path(root, k) for k in picked[i * s:(i + 1) * s]] for i, w in enumerate("ABC")}
     stat, clock = os.stat, time.perf_counter_ns
     for which in sys.argv[5:]:
         times = []
@@ -99,12 +102,12 @@ elif what == "table":                          # the results file: lines "size k
         try: return f"{float(x):.{d}f}"
         except ValueError: return x
     print("nexusfs (mount daemon)")
-    print(f"{'files':>8} {'import s':>9} {'files/s':>8} | {'stat µs mean/median':>19}: {'cold':>11} {'daemon':>11} {'warm':>11}"
+    print(f"{'files':>8} {'import s':>9} {'files/s':>8} | {'stat µs mean/median':>19}: {'cold':>11} {'daemon':>11} {'warm':>11} {'paged':>11}"
           f" | {'find -type f':>12} {'find -ls':>9} e/s | {'RSS MiB':>7} {'HWM MiB':>7}")
     for n in sizes:
         st = lambda k: f"{f(g(n, k, 0), 1)}/{f(g(n, k, 1), 1)}"
         print(f"{n:>8} {f(g(n, 'import_s'), 1):>9} {f(g(n, 'import_rate')):>8} | {'':>19}  {st('nx_cold'):>11} "
-              f"{st('nx_daemon'):>11} {st('nx_warm'):>11} | {f(g(n, 'nx_find')):>12} {f(g(n, 'nx_findls')):>9}     | "
+              f"{st('nx_daemon'):>11} {st('nx_warm'):>11} {st('nx_paged'):>11} | {f(g(n, 'nx_find')):>12} {f(g(n, 'nx_findls')):>9}     | "
               f"{f(g(n, 'rss_find'), 1):>7} {f(g(n, 'hwm_max'), 1):>7}")
     print()
     print("bare disk (reference; cold = kernel caches dropped)")
@@ -116,27 +119,27 @@ elif what == "table":                          # the results file: lines "size k
               f"{st('bare_daemon'):>11} {st('bare_warm'):>11} | {f(g(n, 'bare_find')):>12} {f(g(n, 'bare_findls')):>9}")
     print()
     print("nexusfs details")
-    print(f"{'files':>8} {'p99 µs cold/daemon/warm':>24} {'mount s':>8} {'umount s':>8} {'RSS MiB: mount/stats/find/find-ls':>34} {'HWM after mount':>15} {'repo':>7} {'catalog':>8}")
+    print(f"{'files':>8} {'p99 µs cold/daemon/warm':>24} {'mount s':>8} {'umount s':>8} {'RSS MiB: mount/stats/find/find-ls/forgot':>41} {'HWM after mount':>15} {'repo':>7} {'catalog':>8}")
     for n in sizes:
         p99 = "/".join(f(g(n, k, 2), 0) for k in ("nx_cold", "nx_daemon", "nx_warm"))
-        rss = "/".join(f(g(n, k), 1) for k in ("rss_mount", "rss_stat", "rss_find", "rss_findls"))
-        print(f"{n:>8} {p99:>24} {f(g(n, 'mount_s'), 2):>8} {f(g(n, 'umount_s'), 2):>8} {rss:>34} {f(g(n, 'hwm_mount'), 1):>15} "
+        rss = "/".join(f(g(n, k), 1) for k in ("rss_mount", "rss_stat", "rss_find", "rss_findls", "rss_forget"))
+        print(f"{n:>8} {p99:>24} {f(g(n, 'mount_s'), 2):>8} {f(g(n, 'umount_s'), 2):>8} {rss:>41} {f(g(n, 'hwm_mount'), 1):>15} "
               f"{g(n, 'repo_du'):>7} {g(n, 'state_du'):>8}")
     lo, hi = sizes[0], sizes[-1]
     print()
     print(f"targets ({hi} files vs {lo}):")
-    for k, label in (("nx_daemon", "daemon getattr/lookup"), ("nx_cold", "cold getattr/lookup"), ("nx_warm", "warm getattr")):
+    for k, label in (("nx_daemon", "daemon getattr/lookup"), ("nx_paged", "paged getattr/lookup"), ("nx_cold", "cold getattr/lookup"), ("nx_warm", "warm getattr")):
         try:
             mean = float(g(hi, k, 0)) / float(g(lo, k, 0)); med = float(g(hi, k, 1)) / float(g(lo, k, 1))
             verdict = "(target <= 1.2x, judged on the median)" + (": met" if med <= 1.2 else ": NOT met") if k == "nx_daemon" else ""
             print(f"  {label:22} latency {hi} / {lo}: mean {mean:.2f}x, median {med:.2f}x  {verdict}")
         except (ValueError, ZeroDivisionError):
             print(f"  {label:22} latency: missing")
-    for k, label in (("rss_find", "VmRSS after find"), ("hwm_max", "VmHWM (highest)")):
+    for k, label in (("rss_find", "VmRSS after find"), ("rss_findls", "VmRSS after find -ls"), ("hwm_max", "VmHWM (highest)")):
         try:
-            v = float(g(hi, k)); print(f"  daemon {label:17} at {hi}: {v:.1f} MiB vs 256 MiB: {'met' if v <= 256 else 'NOT met'}")
+            v = float(g(hi, k)); print(f"  daemon {label:20} at {hi}: {v:.1f} MiB vs 256 MiB: {'met' if v <= 256 else 'NOT met'}")
         except ValueError:
-            print(f"  daemon {label:17}: missing")
+            print(f"  daemon {label:20}: missing")
 PY
 py() { python3 "$work/scale.py" "$@"; }
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
@@ -164,6 +167,11 @@ stats() {
         local label=$key; [[ $2 == bare && $key == daemon ]] && label="second (B)"
         say "$2 stat $label µs (mean median p99 n)" "$line"
     done
+    if [[ $2 == nx ]]; then
+        find "$work/state" -type f -exec cat {} + > /dev/null
+        out=$(py stat "$1" "$n" "$sample" C); record nx_paged "$out"
+        say "nx stat paged (catalog in page cache) µs" "$out"
+    fi
 }
 # find over directory $1, printing entries; sets found and found_t
 findit() {
@@ -175,7 +183,7 @@ findit() {
 echo "== scale $(date -u '+%F %T') UTC: load average $(cut -d' ' -f1-3 /proc/loadavg) at the start, $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM"
 echo "   kernel $(uname -r); nexusfs $nexusfs (sha256 $(sha256sum "$nexusfs" | cut -c1-12), $(date -ur "$nexusfs" '+%F %T') UTC)"
 [[ -n ${NEXUSFS_BIN:-} ]] || echo "   built from $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources || echo ' with Sources modified')"
-echo "   sizes: ${sizes[*]}; stat samples of min($sample, size/2) paths; work dir $work"
+echo "   sizes: ${sizes[*]}; stat samples of min($sample, size/3) paths; work dir $work"
 "$nexusfs" init "$repo" >/dev/null
 have=0 total_start=$EPOCHREALTIME
 for n in "${sizes[@]}"; do
@@ -206,7 +214,7 @@ for n in "${sizes[@]}"; do
     do_mount; record mount_s "$mount_t"; say "mount (pid $pid)" "$mount_t s"
     r=$(mem "$pid" VmRSS); record rss_mount "$r"; record hwm_mount "$(mem "$pid" VmHWM)"
     say "daemon VmRSS / VmHWM after mount" "$r / $(mem "$pid" VmHWM) MiB"
-    drop_caches; stats "$mnt" nx
+    drop_caches; say "load average before the stats" "$(cut -d' ' -f1-3 /proc/loadavg)"; stats "$mnt" nx
     r=$(mem "$pid" VmRSS); record rss_stat "$r"; say "daemon VmRSS / VmHWM after the stats" "$r / $(mem "$pid" VmHWM) MiB"
     do_umount
     # nexusfs: find -type f, cold
@@ -219,6 +227,8 @@ for n in "${sizes[@]}"; do
     do_mount; drop_caches; findit "$mnt" ls
     record nx_findls "$(rate "$found" "$found_t")"; say "nexusfs find -ls, cold" "$found entries, $found_t s, $(rate "$found" "$found_t") entries/s"
     r=$(mem "$pid" VmRSS); record rss_findls "$r"; say "daemon VmRSS / VmHWM after find -ls" "$r / $(mem "$pid" VmHWM) MiB"
+    sync; echo 2 > /proc/sys/vm/drop_caches; sleep 2
+    r=$(mem "$pid" VmRSS); record rss_forget "$r"; say "daemon VmRSS after the kernel forgot its inodes" "$r MiB"
     do_umount; record umount_s "$umount_t"; say "umount" "$umount_t s"
     record hwm_max "$hwm"
     for log in $(find "$work/state" -name mount.log -size +0 2>/dev/null); do

@@ -11,7 +11,7 @@ import Synchronization
 /// undoes changes of earlier operations (a group rolled back, a replayed record) clears it.
 final class CatalogCache: Sendable {
     /// Cleared when it holds more than this many nodes (or names, or attribute sets).
-    static let capacity = 200_000
+    static let capacity = 50_000
 
     struct EntryKey: Hashable {
         var parent: InodeNumber

@@ -186,7 +186,13 @@ public final class Volume: Sendable {
 
     private func allocatedBytes(of manifest: ManifestID) -> Int64 {
         if let known = allocated.withLock({ $0[manifest] }) { return known }
-        guard let layout = try? layout(of: manifest) else { return 0 }
+        // Not through the layout cache: a listing of a million small files must not fill it.
+        let cached = layouts.withLock { $0.layout(of: manifest) }
+        guard let layout = cached ?? (try? read({ try $0.manifest(manifest) }).map(ContentLayout.init(manifest:))) else { return 0 }
+        allocated.withLock { cache in
+            if cache.count > 100_000 { cache.removeAll() }
+            cache[manifest] = layout.allocatedBytes
+        }
         return layout.allocatedBytes
     }
 
