@@ -93,7 +93,7 @@ for (label, count), (nx, gc) in zip((("create (inherits the ACL)", files), ("set
                                      ("list + read as the granted user", files), ("save by rename, every 5th", files // 5)),
                                     zip(values[0::2], values[1::2])):
     print(f"{label:34} nexusfs {nx:7.2f} s ({nx / count * 1e6:6.0f} us each)   "
-          f"gocryptfs {gc:7.2f} s   ratio {nx / gc:5.2f}x")
+          f"gocryptfs {gc:7.2f} s   time nexusfs/gocryptfs {nx / gc:5.2f}x (speed {gc / nx:5.2f}x)")
 grant, entries, verify = float(sys.argv[10]), int(sys.argv[11]), float(sys.argv[12])
 print(f"nexusfs grant --recursive over {files + 1} nodes: {grant:.2f} s")
 print(f"audit log: {entries} entries; audit --verify: {verify:.2f} s")
