@@ -42,9 +42,6 @@ public final class Catalog: Sendable {
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             // The journal in the blob store replays anything a power cut loses here.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // 16 MiB of pages (SQLite's default is 2 MiB): the inner pages of a catalog of a
-            // million nodes stay in memory, so a lookup does not read them back from the kernel.
-            try db.execute(sql: "PRAGMA cache_size = -16384")
         }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
