@@ -135,6 +135,29 @@ public final class BlobStore: Sendable {
         try sealWaiting()
     }
 
+    /// Makes every blob added so far durable, then stores one more blob in a pack of its own and
+    /// seals that pack at once: for a journal record or a checkpoint, which must never be durable
+    /// before the blobs they refer to, whichever lanes those went to. When this throws, the blob
+    /// is durable only if its pack was renamed into place (`sealedLast` tells).
+    public func addDurably(id: BlobID, kind: BlobKind, plaintext: UnsafeRawBufferPointer, compressor: Compressor) throws {
+        try flush()
+        let packed = compressor.compress(plaintext)
+        try sealing.withLock { _ in
+            let writer = try PackWriter(directory: temporaryDirectory, keys: keys)
+            let entry = try packed.map { bytes in
+                try bytes.withUnsafeBytes {
+                    try writer.add(id: id, kind: kind, compressed: true, rawLength: UInt32(plaintext.count), payload: $0)
+                }
+            } ?? writer.add(id: id, kind: kind, compressed: false, rawLength: UInt32(plaintext.count), payload: plaintext)
+            _ = entry
+            try seal(writer)
+            state.withLock { state in
+                state.sealed.append(SealedPack(name: writer.name, length: writer.length, entries: writer.entries))
+                for entry in writer.entries { state.unindexed[entry.id] = (writer.name, entry) }
+            }
+        }
+    }
+
     /// Hands over the packs sealed since the last call, for the caller to index.
     public func takeSealedPacks() -> [SealedPack] {
         state.withLock { state in

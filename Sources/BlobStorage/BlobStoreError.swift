@@ -16,6 +16,9 @@ public struct BlobStoreError: Error, CustomStringConvertible, Sendable {
     public var code: Code
     public var message: String
     public var errno: Int32?
+    /// Set when a pack's seal failed after the pack was renamed into place: its blobs may be
+    /// durable (a journal record's sequence is then used up).
+    public var afterRename = false
 
     public init(_ code: Code, _ message: String, errno: Int32? = nil) {
         self.code = code

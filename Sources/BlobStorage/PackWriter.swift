@@ -1,6 +1,7 @@
 import CryptoCore
 import Glibc
 import NexusTypes
+import Synchronization
 
 /// Appends encrypted frames to one new pack in a temporary file, then seals it
 /// (table of contents, trailer, fsync, rename, fsync of the directory).
@@ -17,6 +18,9 @@ final class PackWriter: @unchecked Sendable {
     private var closed = false
     /// Set once the pack is durable under its final name; the descriptor stays open for readers.
     private var sealed = false
+    /// Taken by readers of frames and by `abandon`, which closes the descriptor under it.
+    private let closing = Mutex(())
+    private var abandoned = false
 
     init(directory: String, keys: BlobKeys) throws {
         name = PackName(bytes: SecureRandom.bytes(PackName.byteCount))!
@@ -58,9 +62,13 @@ final class PackWriter: @unchecked Sendable {
         return entry
     }
 
-    /// Reads back a frame written to this pack before its blobs are indexed (also while it is sealed).
+    /// Reads back a frame written to this pack before its blobs are indexed (also while it is
+    /// sealed). Fails once the pack was abandoned: its descriptor is closed, under `closing`.
     func readFrame(_ entry: PackEntry) throws -> [UInt8] {
-        try PackFile.read(fd, count: Int(entry.frameLength), at: entry.offset, path: temporaryPath)
+        try closing.withLock { _ in
+            guard !abandoned else { throw BlobStoreError(.notFound, "pack \(name.hex) was dropped before it was sealed") }
+            return try PackFile.read(fd, count: Int(entry.frameLength), at: entry.offset, path: temporaryPath)
+        }
     }
 
     /// Writes the table of contents and trailer, then makes the pack durable at
@@ -78,14 +86,22 @@ final class PackWriter: @unchecked Sendable {
         }
         closed = true
         sealed = true
-        try PackFile.syncDirectory(directory)
+        do {
+            try PackFile.syncDirectory(directory)
+        } catch var error as BlobStoreError {
+            error.afterRename = true
+            throw error
+        }
     }
 
     /// Drops an unsealed pack.
     func abandon() {
         guard !closed else { return }
         closed = true
-        Glibc.close(fd)
+        closing.withLock { _ in
+            abandoned = true
+            Glibc.close(fd)
+        }
         unlink(temporaryPath)
     }
 

@@ -124,6 +124,16 @@ public final class Catalog: Sendable {
                 return result
             } catch {
                 cache.endOperation(rolledBack: true)
+                guard db.isInsideTransaction else {
+                    // SQLite rolled the whole group back itself (a full disk, an I/O error): nothing
+                    // staged is left, and the cache must not go on showing it.
+                    cache.clear()
+                    group.withLock { capture in
+                        capture?.close()
+                        capture = nil
+                    }
+                    throw error
+                }
                 try db.execute(sql: "ROLLBACK TO op")
                 try db.execute(sql: "RELEASE op")
                 throw error
@@ -217,8 +227,9 @@ public final class Catalog: Sendable {
     @discardableResult
     public func apply(_ record: JournalRecord) throws -> Bool {
         try commitStaged()
-        cache.clear()
         return try access("cannot replay journal record \(record.sequence)") { db in
+            // Inside the connection's turn, so no read fills the cache with what the replay changes.
+            defer { cache.clear() }
             var applied = false
             try db.inTransaction(.immediate) {
                 let current = try CatalogReader(db: db).journalSequence()

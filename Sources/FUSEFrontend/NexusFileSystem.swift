@@ -7,7 +7,8 @@ import VFS
 public final class NexusFileSystem: FUSEFileSystem {
     /// How long the kernel may cache attributes, names and absent names. Every change goes
     /// through this mount: the kernel updates its caches for the changes it makes, and the
-    /// volume invalidates what it changes itself (a save's times, a grant, an adopted owner).
+    /// volume invalidates what it changes itself (a grant, an adopted owner). A save keeps the
+    /// times getattr reported for the unsaved content; only st_blocks may then be stale.
     static let timeout = 30.0
 
     let volume: Volume

@@ -17,16 +17,20 @@ final class JournalWriter: Sendable {
         self.keys = keys
     }
 
-    /// Stores `record`, seals the open pack, and indexes every sealed pack in the
-    /// transaction about to commit. A failure after the seal throws `JournalRecordWritten`:
-    /// the record is durable, so its sequence is used up.
+    /// Seals every open pack, then stores `record` in a pack of its own and seals it (so the
+    /// record is never durable before the chunks its group refers to), and indexes every sealed
+    /// pack in the transaction about to commit. A failure after the record's pack was renamed
+    /// into place throws `JournalRecordWritten`: the record is durable, so its sequence is used up.
     func append(_ record: JournalRecord, indexingInto writer: CatalogWriter) throws {
         let payload = Self.encode(record)
         let id = keys.id(of: payload)
-        try compressor.withLock { compressor in
-            _ = try payload.withUnsafeBytes { try store.add(id: id, kind: .journal, plaintext: $0, compressor: compressor) }
+        do {
+            try compressor.withLock { compressor in
+                try payload.withUnsafeBytes { try store.addDurably(id: id, kind: .journal, plaintext: $0, compressor: compressor) }
+            }
+        } catch let error as BlobStoreError where error.afterRename {
+            throw JournalRecordWritten(underlying: error)
         }
-        try store.flush()
         do {
             for pack in store.takeSealedPacks() {
                 try writer.insertPack(pack.name, length: Int64(pack.length), blobs: pack.indexEntries)

@@ -94,8 +94,8 @@ extension Repository {
         withUnsafeBytes(of: sequence.littleEndian) { payload += $0 }
         payload += content.manifest.encoded
         let id = keys.blobKeys.id(of: payload)
-        try payload.withUnsafeBytes { _ = try store.add(id: id, kind: .checkpoint, plaintext: $0, compressor: Compressor()) }
-        try store.flush()
+        // After every chunk of the image, in a pack of its own.
+        try payload.withUnsafeBytes { try store.addDurably(id: id, kind: .checkpoint, plaintext: $0, compressor: Compressor()) }
         try indexSealedPacks()
         try catalog.updateIndex { try $0.setMeta("checkpoint_seq", Int64(sequence)) }
     }

@@ -113,10 +113,10 @@ public final class Repository: Sendable {
         if config.version < RepositoryConfig.currentVersion {
             // Raised before anything is written in the newer form, so that an older nexusfs
             // refuses the repository instead of misreading it.
-            config.version = RepositoryConfig.currentVersion
-            try RepositoryError.wrapping("cannot raise repository \(path) to format \(config.version)") {
-                try RepositoryLayout.writeConfig(config, keys: keys, at: path)
-            }
+            var raised = config
+            raised.version = RepositoryConfig.currentVersion
+            // A repository that cannot be written (a read-only copy) is read as it is.
+            if (try? RepositoryLayout.writeConfig(raised, keys: keys, at: path)) != nil { config = raised }
         }
         return try RepositoryError.wrapping("cannot open repository \(path)") {
             let repo = try Repository(path: path, config: config, keys: keys, stateRoot: stateRoot,

@@ -194,7 +194,9 @@ extension Volume {
             node.manifest = id
             node.size = sealed.size
             node.modificationTime = sealed.time ?? now
-            node.changeTime = now
+            // A write changes both times (POSIX); getattr reported the last write's time for both
+            // while the content was unsaved, and the kernel may cache that: the save keeps it.
+            node.changeTime = max(node.changeTime, sealed.time ?? now)
             if node.document == nil { node.document = try w.allocateDocument() }
             try w.updateNode(node)
             // A truncation alone (O_TRUNC, `>` without output) is not a save.

@@ -171,17 +171,21 @@ public final class Volume: Sendable {
     func attributes(_ node: NodeRecord, content: FileContent?) -> Attributes {
         var size = node.size
         var mtime = node.modificationTime
+        var ctime = node.changeTime
         var allocated = node.manifest.map(allocatedBytes(of:)) ?? 0
         if node.kind == .regular, let content {
             let state = content.state.withLock { ($0.size, $0.modificationTime, $0.base.allocatedBytes, $0.pages.count) }
             size = state.0
-            if let time = state.1 { mtime = max(mtime, time) }
+            if let time = state.1 {
+                mtime = max(mtime, time)
+                ctime = max(ctime, time)
+            }
             allocated = state.2 + Int64(state.3) * FileContent.pageSize
         }
         let blocks = node.kind == .regular ? (min(allocated, size) + 511) / 512 : (node.kind == .directory ? 8 : 0)
         return Attributes(inode: node.inode, mode: node.mode, linkCount: node.linkCount, uid: node.uid, gid: node.gid,
                           rdev: node.rdev, size: size, blocks: blocks, accessTime: node.accessTime,
-                          modificationTime: mtime, changeTime: node.changeTime)
+                          modificationTime: mtime, changeTime: ctime)
     }
 
     private func allocatedBytes(of manifest: ManifestID) -> Int64 {

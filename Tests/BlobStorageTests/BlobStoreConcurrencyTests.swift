@@ -50,4 +50,29 @@ struct BlobStoreConcurrencyTests {
             #expect(stop == nil && frames == pack.entries.count)
         }
     }
+
+    @Test("a record added durably lands in a pack of its own, sealed after every pack holding blobs added before it, whichever lanes they went to")
+    func recordAfterItsBlobs() throws {
+        let temp = try TemporaryStore()
+        let store = temp.store, keys = temp.keys
+        let ids = Mutex<[BlobID]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            let compressor = Compressor()
+            for _ in 0..<20 {
+                let bytes = SecureRandom.bytes(64 << 10)
+                let id = keys.id(of: bytes)
+                try? bytes.withUnsafeBytes { _ = try store.add(id: id, kind: .data, plaintext: $0, compressor: compressor) }
+                ids.withLock { $0.append(id) }
+            }
+        }
+        let record = Array("a journal record".utf8)
+        let recordID = keys.id(of: record)
+        try record.withUnsafeBytes { try store.addDurably(id: recordID, kind: .journal, plaintext: $0, compressor: Compressor()) }
+        let sealed = store.takeSealedPacks()
+        let last = try #require(sealed.last)
+        #expect(last.entries.map(\.id) == [recordID], "the record's pack holds the record alone, and is sealed last")
+        let before = Set(sealed.dropLast().flatMap { $0.entries.map(\.id) })
+        #expect(ids.withLock { $0 }.allSatisfy(before.contains), "every blob added before the record is in a pack sealed before it")
+        #expect(try store.strayFiles().isEmpty)
+    }
 }
