@@ -93,6 +93,11 @@ public struct CatalogWriter {
     /// Stores a manifest (see `ManifestEncoding`) with the parts not stored yet; an existing
     /// one with the same id is the same content.
     public func insertManifest(_ manifest: ManifestEncoding) throws {
+        guard !manifest.parts.isEmpty else {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO manifests VALUES (?, ?, ?)").execute(
+                arguments: [Data(manifest.id.bytes), manifest.size, Data(manifest.row)])
+            return
+        }
         guard try !reader.hasManifest(manifest.id) else { return }
         for part in manifest.parts where try !reader.hasManifestPart(part.id) {
             try db.cachedStatement(sql: "INSERT INTO manifest_parts VALUES (?, ?)").execute(
