@@ -144,17 +144,14 @@ public final class BlobStore: Sendable {
         let packed = compressor.compress(plaintext)
         try sealing.withLock { _ in
             let writer = try PackWriter(directory: temporaryDirectory, keys: keys)
-            let entry = try packed.map { bytes in
-                try bytes.withUnsafeBytes {
-                    try writer.add(id: id, kind: kind, compressed: true, rawLength: UInt32(plaintext.count), payload: $0)
-                }
-            } ?? writer.add(id: id, kind: kind, compressed: false, rawLength: UInt32(plaintext.count), payload: plaintext)
-            _ = entry
-            try seal(writer)
-            state.withLock { state in
-                state.sealed.append(SealedPack(name: writer.name, length: writer.length, entries: writer.entries))
-                for entry in writer.entries { state.unindexed[entry.id] = (writer.name, entry) }
+            let rawLength = UInt32(plaintext.count)
+            if let packed {
+                try packed.withUnsafeBytes { try writer.add(id: id, kind: kind, compressed: true, rawLength: rawLength, payload: $0) }
+            } else {
+                try writer.add(id: id, kind: kind, compressed: false, rawLength: rawLength, payload: plaintext)
             }
+            try seal(writer)
+            state.withLock { noteSealed(writer, in: &$0) }
         }
     }
 
@@ -196,13 +193,18 @@ public final class BlobStore: Sendable {
                 }
                 state.withLock { state in
                     state.waiting.removeFirst()
-                    state.sealed.append(SealedPack(name: writer.name, length: writer.length, entries: writer.entries))
-                    for entry in writer.entries {
-                        state.unindexed[entry.id] = (writer.name, entry)
-                        state.pending[entry.id] = nil
-                    }
+                    noteSealed(writer, in: &state)
                 }
             }
+        }
+    }
+
+    /// A sealed pack's blobs are no longer pending but unindexed, until the caller indexes them.
+    private func noteSealed(_ writer: PackWriter, in state: inout State) {
+        state.sealed.append(SealedPack(name: writer.name, length: writer.length, entries: writer.entries))
+        for entry in writer.entries {
+            state.unindexed[entry.id] = (writer.name, entry)
+            state.pending[entry.id] = nil
         }
     }
 
@@ -233,13 +235,13 @@ public final class BlobStore: Sendable {
                 payload = try reader(for: found.pack).payload(of: found.entry)
             } else {
                 pack = nil
-                guard let (writer, found) = state.withLock({ $0.pending[id] }).map({ ($0.writer, $0.entry) }) else {
+                guard let found = state.withLock({ $0.pending[id] }) else {
                     throw BlobStoreError(.notFound, "blob \(id.short) is in no pack")
                 }
-                let key = try PackFormat.packKey(keys, pack: writer.name)
-                let opened = try PackReader.open(frame: writer.readFrame(found), expected: found, pack: writer.name,
-                                                 key: key, path: writer.temporaryPath)
-                (entry, payload) = (found, opened.payload)
+                let key = try PackFormat.packKey(keys, pack: found.writer.name)
+                let opened = try PackReader.open(frame: found.writer.readFrame(found.entry), expected: found.entry,
+                                                 pack: found.writer.name, key: key, path: found.writer.temporaryPath)
+                (entry, payload) = (found.entry, opened.payload)
             }
         }
         guard entry.compressed else { return payload }

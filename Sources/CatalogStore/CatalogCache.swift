@@ -56,8 +56,7 @@ final class CatalogCache: Sendable {
 
     func store(names: [EntryRecord], of inode: InodeNumber, inOperation: Bool) {
         state.withLock { s in
-            if s.names.count >= Self.capacity { s.names.removeAll(keepingCapacity: true) }
-            s.names[inode] = names
+            Self.put(names, for: inode, in: &s.names)
             if inOperation { s.opNames.append(inode) }
         }
     }
@@ -75,23 +74,18 @@ final class CatalogCache: Sendable {
     }
 
     func store(node: NodeRecord?, for inode: InodeNumber) {
-        state.withLock { s in
-            if s.nodes.count >= Self.capacity { s.nodes.removeAll(keepingCapacity: true) }
-            s.nodes[inode] = .some(node)
-        }
+        state.withLock { Self.put(node, for: inode, in: &$0.nodes) }
     }
 
     func store(entry: InodeNumber?, named name: FileName, in parent: InodeNumber) {
-        state.withLock { s in
-            if s.entries.count >= Self.capacity { s.entries.removeAll(keepingCapacity: true) }
-            s.entries[EntryKey(parent: parent, name: name)] = .some(entry)
-        }
+        state.withLock { Self.put(entry, for: EntryKey(parent: parent, name: name), in: &$0.entries) }
     }
 
     func store(xattr value: [UInt8]?, named name: [UInt8], of inode: InodeNumber) {
         state.withLock { s in
-            if s.xattrs.count >= Self.capacity { s.xattrs.removeAll(keepingCapacity: true) }
-            s.xattrs[inode, default: [:]][name] = .some(value)
+            var values = s.xattrs[inode] ?? [:]
+            values[name] = .some(value)
+            Self.put(values, for: inode, in: &s.xattrs)
         }
     }
 
@@ -109,6 +103,12 @@ final class CatalogCache: Sendable {
 
     func evict(xattrsOf inode: InodeNumber) {
         _ = state.withLock { $0.xattrs.removeValue(forKey: inode) }
+    }
+
+    /// Sets `map[key]`, emptying the map first when it is full.
+    private static func put<Key: Hashable, Value>(_ value: Value, for key: Key, in map: inout [Key: Value]) {
+        if map.count >= capacity && map[key] == nil { map.removeAll(keepingCapacity: true) }
+        map[key] = value
     }
 
     func clear() {

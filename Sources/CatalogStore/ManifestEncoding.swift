@@ -25,9 +25,9 @@ public struct ManifestEncoding: Sendable {
     public let size: Int64
     /// The `manifests` row's encoding: the chunks, or the marker and the parts.
     let row: [UInt8]
-    /// The parts, for a manifest stored as parts: id, chunk count and encoding (made only
-    /// when a part is not stored yet).
-    let parts: [(id: ManifestID, count: Int, chunks: ArraySlice<ContentManifest.Chunk>)]
+    /// The parts, for a manifest stored as parts, with their chunks (encoded again only for a
+    /// part that is not stored yet).
+    let parts: [(id: ManifestID, chunks: ArraySlice<ContentManifest.Chunk>)]
 
     public init(_ manifest: ContentManifest) {
         size = manifest.size
@@ -38,7 +38,7 @@ public struct ManifestEncoding: Sendable {
             id = ManifestID(bytes: SHA256Hasher.hash(row))!
             return
         }
-        var parts: [(id: ManifestID, count: Int, chunks: ArraySlice<ContentManifest.Chunk>)] = []
+        var parts: [(id: ManifestID, chunks: ArraySlice<ContentManifest.Chunk>)] = []
         var row = [UInt8]()
         ContentManifest.append(Self.marker.id, Self.marker.length, to: &row)
         var start = 0
@@ -48,9 +48,9 @@ public struct ManifestEncoding: Sendable {
             scratch.removeAll(keepingCapacity: true)
             for c in slice { ContentManifest.append(c.id, c.length, to: &scratch) }
             let partID = ManifestID(bytes: SHA256Hasher.hash(scratch))!
-            parts.append((partID, slice.count, slice))
-            row.append(contentsOf: partID.bytes)
-            withUnsafeBytes(of: UInt32(slice.count).littleEndian) { row.append(contentsOf: $0) }
+            parts.append((partID, slice))
+            // The list uses the chunk entries' shape: the part's id, then its chunk count.
+            ContentManifest.append(BlobID(bytes: partID.bytes)!, UInt32(slice.count), to: &row)
             start = i + 1
         }
         self.row = row
@@ -64,19 +64,7 @@ public struct ManifestEncoding: Sendable {
 
     /// The parts a `manifests` row lists, or nil for a row that holds chunks.
     static func partList(_ row: [UInt8]) throws -> [(id: ManifestID, count: Int)]? {
-        let entry = ContentManifest.entrySize
-        guard row.count >= entry, row.count % entry == 0,
-              row[0..<BlobID.byteCount].allSatisfy({ $0 == 0 }),
-              row[BlobID.byteCount..<entry].allSatisfy({ $0 == 0 }) else { return nil }
-        var out: [(ManifestID, Int)] = []
-        var i = entry
-        while i < row.count {
-            let id = ManifestID(bytes: Array(row[i..<i + BlobID.byteCount]))!
-            var count = 0
-            for k in 0..<4 { count |= Int(row[i + BlobID.byteCount + k]) << (8 * k) }
-            out.append((id, count))
-            i += entry
-        }
-        return out
+        guard row.count >= ContentManifest.entrySize, row.prefix(ContentManifest.entrySize).allSatisfy({ $0 == 0 }) else { return nil }
+        return try ContentManifest.decode(row).dropFirst().map { (ManifestID(bytes: $0.id.bytes)!, Int($0.length)) }
     }
 }

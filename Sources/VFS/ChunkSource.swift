@@ -60,13 +60,7 @@ final class ChunkSource: Sendable {
 
     /// The plaintexts of `ids`, in order; several are decoded at once.
     func chunks(_ ids: [BlobID]) throws -> [[UInt8]] {
-        guard ids.count > 1 else { return try ids.map(chunk) }
-        let results = Mutex([Result<[UInt8], any Error>?](repeating: nil, count: ids.count))
-        DispatchQueue.concurrentPerform(iterations: ids.count) { i in
-            let result = Result { try self.chunk(ids[i]) }
-            results.withLock { $0[i] = result }
-        }
-        return try results.withLock { $0 }.map { try $0!.get() }
+        try concurrentMap(ids) { try self.chunk($0) }
     }
 
     /// Stores a chunk (deduplicated) and returns its id.

@@ -1,6 +1,5 @@
 import BlobStorage
 import Dispatch
-import Synchronization
 import NexusTypes
 
 /// Turns a stored layout plus written pages into a new stored layout, chunking only
@@ -134,22 +133,9 @@ struct ChunkBatch {
             chunks.removeAll(keepingCapacity: true)
             bytes = 0
         }
-        guard chunks.count > 1 else {
-            for chunk in chunks {
-                let id = try chunk.withUnsafeBytes { try source.store($0) }
-                layout.append(Extent(chunk: id, length: Int64(chunk.count)))
-            }
-            return
-        }
-        let results = Mutex([Result<BlobID, any Error>?](repeating: nil, count: chunks.count))
-        let waiting = chunks, store = source
-        DispatchQueue.concurrentPerform(iterations: waiting.count) { i in
-            let result = Result { try waiting[i].withUnsafeBytes { try store.store($0) } }
-            results.withLock { $0[i] = result }
-        }
-        for (chunk, result) in zip(waiting, results.withLock { $0 }) {
-            layout.append(Extent(chunk: try result!.get(), length: Int64(chunk.count)))
-        }
+        let source = self.source
+        let ids = try concurrentMap(chunks) { chunk in try chunk.withUnsafeBytes { try source.store($0) } }
+        for (chunk, id) in zip(chunks, ids) { layout.append(Extent(chunk: id, length: Int64(chunk.count))) }
     }
 }
 

@@ -69,52 +69,12 @@ final class FileContent: Sendable {
     /// several threads, and the decoding of one large read, use every core.
     func read(at offset: Int64, count: Int) throws -> [UInt8] {
         var out: [UInt8] = []
-        var stored: [(chunk: BlobID, length: Int64, within: Int, count: Int, at: Int)] = []
-        state.withLock { state in
-            guard offset < state.size, count > 0 else { return }
-            let end = min(state.size, offset + Int64(count))
-            out = [UInt8](repeating: 0, count: Int(end - offset))
-            out.withUnsafeMutableBytes { buffer in
-                var done = 0
-                while done < buffer.count {
-                    let position = offset + Int64(done)
-                    let page = position / Self.pageSize
-                    let within = Int(position - page * Self.pageSize)
-                    var n = min(buffer.count - done, Int(Self.pageSize) - within)
-                    if let bytes = state.pages[page] {
-                        bytes.withUnsafeBytes {
-                            UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + n])
-                                .copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[within..<within + n]))
-                        }
-                    } else if let i = state.base.index(containing: position) {
-                        // Stored bytes up to the next written page or the extent's end, whichever is first.
-                        let extentEnd = state.base.starts[i] + state.base.extents[i].length
-                        var stop = min(offset + Int64(buffer.count), extentEnd)
-                        var next = page + 1
-                        while next * Self.pageSize < stop, state.pages[next] == nil { next += 1 }
-                        stop = min(stop, next * Self.pageSize)
-                        n = Int(stop - position)
-                        if let chunk = state.base.extents[i].chunk {
-                            stored.append((chunk, state.base.extents[i].length, Int(position - state.base.starts[i]), n, done))
-                        }
-                    }
-                    done += n
-                }
-            }
+        let stored = state.withLock { state -> [StoredPiece] in
+            guard offset < state.size, count > 0 else { return [] }
+            out = [UInt8](repeating: 0, count: Int(min(state.size, offset + Int64(count)) - offset))
+            return out.withUnsafeMutableBytes { Self.copyWrittenPages(into: $0, from: offset, state: state) }
         }
-        guard !stored.isEmpty else { return out }
-        let chunks = try source.chunks(stored.map(\.chunk))
-        for (piece, bytes) in zip(stored, chunks) {
-            guard bytes.count == Int(piece.length) else {
-                throw VFSError(.io, "chunk \(piece.chunk.short) has \(bytes.count) bytes, expected \(piece.length)")
-            }
-            out.withUnsafeMutableBytes { target in
-                bytes.withUnsafeBytes { source in
-                    UnsafeMutableRawBufferPointer(rebasing: target[piece.at..<piece.at + piece.count])
-                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: source[piece.within..<piece.within + piece.count]))
-                }
-            }
-        }
+        try out.withUnsafeMutableBytes { try Self.copyStored(stored, into: $0, source: source) }
         return out
     }
 
@@ -222,62 +182,76 @@ final class FileContent: Sendable {
         }
     }
 
-    /// A full page of the current content, from the stored layout (zeros past its end).
+    /// A full page of the current content, from the stored layout (zeros past its end); for a
+    /// page that is not written.
     private static func loadPage(_ page: Int64, state: State, source: ChunkSource) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Int(pageSize))
-        let start = page * pageSize
-        if start < state.base.size {
-            let count = Int(min(pageSize, state.base.size - start))
-            try bytes.withUnsafeMutableBytes { buffer in
-                try fillFromBase(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]), from: start, base: state.base, source: source)
-            }
-        }
+        try bytes.withUnsafeMutableBytes { try fill($0, from: page * pageSize, state: state, source: source) }
         return bytes
     }
 
     /// Copies the content at `offset` into `buffer`: written pages over the stored layout over zeros.
     static func fill(_ buffer: UnsafeMutableRawBufferPointer, from offset: Int64, state: State, source: ChunkSource) throws {
+        try copyStored(copyWrittenPages(into: buffer, from: offset, state: state), into: buffer, source: source)
+    }
+
+    /// Bytes of a stored chunk that go to `buffer[at..<at + count]`.
+    struct StoredPiece {
+        var chunk: BlobID
+        var length: Int64
+        var within: Int
+        var count: Int
+        var at: Int
+    }
+
+    /// Copies what `buffer` (the content from `offset` on) takes from written pages and zeros
+    /// what is a hole or past the stored layout; returns the pieces that stored chunks fill.
+    static func copyWrittenPages(into buffer: UnsafeMutableRawBufferPointer, from offset: Int64, state: State) -> [StoredPiece] {
+        var stored: [StoredPiece] = []
         var done = 0
         while done < buffer.count {
             let position = offset + Int64(done)
             let page = position / pageSize
             let within = Int(position - page * pageSize)
-            let n = min(buffer.count - done, Int(pageSize) - within)
-            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + n])
+            var n = min(buffer.count - done, Int(pageSize) - within)
             if let bytes = state.pages[page] {
-                bytes.withUnsafeBytes { target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[within..<within + n])) }
-            } else if position < state.base.size {
-                let fromBase = Int(min(Int64(n), state.base.size - position))
-                try fillFromBase(UnsafeMutableRawBufferPointer(rebasing: target[0..<fromBase]), from: position, base: state.base, source: source)
-                if fromBase < n { UnsafeMutableRawBufferPointer(rebasing: target[fromBase...]).initializeMemory(as: UInt8.self, repeating: 0) }
+                bytes.withUnsafeBytes {
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + n])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[within..<within + n]))
+                }
+            } else if let i = state.base.index(containing: position) {
+                // Up to the extent's end or the next written page, whichever comes first.
+                let extentEnd = state.base.starts[i] + state.base.extents[i].length
+                var stop = min(offset + Int64(buffer.count), extentEnd)
+                var next = page + 1
+                while next * pageSize < stop, state.pages[next] == nil { next += 1 }
+                stop = min(stop, next * pageSize)
+                n = Int(stop - position)
+                if let chunk = state.base.extents[i].chunk {
+                    stored.append(StoredPiece(chunk: chunk, length: state.base.extents[i].length,
+                                              within: Int(position - state.base.starts[i]), count: n, at: done))
+                } else {
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + n]).initializeMemory(as: UInt8.self, repeating: 0)
+                }
             } else {
-                target.initializeMemory(as: UInt8.self, repeating: 0)
+                UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + n]).initializeMemory(as: UInt8.self, repeating: 0)
             }
             done += n
         }
+        return stored
     }
 
-    /// Copies stored content; the range must lie within the layout.
-    static func fillFromBase(_ buffer: UnsafeMutableRawBufferPointer, from offset: Int64, base: ContentLayout,
-                             source: ChunkSource) throws {
-        var done = 0
-        while done < buffer.count {
-            let position = offset + Int64(done)
-            guard let i = base.index(containing: position) else { break }
-            let extent = base.extents[i]
-            let within = Int(position - base.starts[i])
-            let n = min(buffer.count - done, Int(extent.length) - within)
-            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<done + n])
-            if let chunk = extent.chunk {
-                let bytes = try source.chunk(chunk)
-                guard bytes.count == Int(extent.length) else {
-                    throw VFSError(.io, "chunk \(chunk.short) has \(bytes.count) bytes, expected \(extent.length)")
-                }
-                bytes.withUnsafeBytes { target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[within..<within + n])) }
-            } else {
-                target.initializeMemory(as: UInt8.self, repeating: 0)
+    /// Decodes the chunks of `pieces` (several at once) and copies them into `buffer`.
+    static func copyStored(_ pieces: [StoredPiece], into buffer: UnsafeMutableRawBufferPointer, source: ChunkSource) throws {
+        guard !pieces.isEmpty else { return }
+        for (piece, bytes) in zip(pieces, try source.chunks(pieces.map(\.chunk))) {
+            guard bytes.count == Int(piece.length) else {
+                throw VFSError(.io, "chunk \(piece.chunk.short) has \(bytes.count) bytes, expected \(piece.length)")
             }
-            done += n
+            bytes.withUnsafeBytes {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[piece.at..<piece.at + piece.count])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[piece.within..<piece.within + piece.count]))
+            }
         }
     }
 }

@@ -193,11 +193,18 @@ public final class Volume: Sendable {
         // Not through the layout cache: a listing of a million small files must not fill it.
         let cached = layouts.withLock { $0.layout(of: manifest) }
         guard let layout = cached ?? (try? read({ try $0.manifest(manifest) }).map(ContentLayout.init(manifest:))) else { return 0 }
+        return noteAllocated(layout, as: manifest)
+    }
+
+    /// Records a stored content's allocated bytes, for st_blocks.
+    @discardableResult
+    private func noteAllocated(_ layout: ContentLayout, as manifest: ManifestID) -> Int64 {
+        let bytes = layout.allocatedBytes
         allocated.withLock { cache in
             if cache.count > 100_000 { cache.removeAll() }
-            cache[manifest] = layout.allocatedBytes
+            cache[manifest] = bytes
         }
-        return layout.allocatedBytes
+        return bytes
     }
 
     /// The layout of a stored content, from the cache or the catalog.
@@ -212,10 +219,7 @@ public final class Volume: Sendable {
     /// Caches a stored content's layout and its allocated bytes.
     func remember(_ layout: ContentLayout, as manifest: ManifestID) {
         layouts.withLock { $0.insert(layout, as: manifest) }
-        allocated.withLock { cache in
-            if cache.count > 100_000 { cache.removeAll() }
-            cache[manifest] = layout.allocatedBytes
-        }
+        noteAllocated(layout, as: manifest)
     }
 
     /// Records that the kernel now holds one more reference to `inode`.
