@@ -3,37 +3,28 @@ internal import Glibc
 
 /// Serving requests: the multi-threaded loop and the ways to end it.
 extension FUSESession {
-    /// Serves requests on libfuse's worker threads until the filesystem is unmounted (from outside,
-    /// or by `unmount`), `exit` is called, or SIGINT, SIGTERM or SIGHUP arrives.
+    /// Serves requests on worker threads (see `RequestLoop`) until the filesystem is unmounted (from
+    /// outside, or by `unmount`), `exit` is called, or SIGINT, SIGTERM or SIGHUP arrives.
     ///
     /// libfuse's handlers for those signals are installed while the loop runs and removed after, for
-    /// one running session per process at a time. A signal ends the loop at once only when it is
-    /// delivered to the thread that runs it, so call `run` on the main thread to stop on Ctrl-C.
+    /// one running session per process at a time; the loop notices a signal within 0.1 s.
     /// After `run` returns because of `exit` or a signal the filesystem is still mounted (requests
     /// to it wait) until `unmount`.
     ///
     /// - Parameters:
-    ///   - maxIdleThreads: idle workers kept before extra ones exit.
     ///   - maxThreads: most workers at a time.
-    ///   - cloneFD: give each worker its own /dev/fuse descriptor.
+    ///   - spin: how long a worker polls the device after a request before it sleeps.
     /// - Throws: `FUSESessionError` if the session is unmounted or already running, or the loop fails.
-    public func run(maxIdleThreads: Int = 10, maxThreads: Int = 10, cloneFD: Bool = true) throws {
+    public func run(maxThreads: Int = 10, spin: Duration = .microseconds(50)) throws {
         try state.withLock { state in
             guard state.mounted else { throw FUSESessionError(.notMounted, "\(mountpoint) is not mounted") }
             guard !state.running else { throw FUSESessionError(.alreadyRunning, "\(mountpoint) is already served") }
             state.running = true
         }
-        guard let config = fuse_loop_cfg_create() else {
-            state.withLock { $0.running = false }
-            throw FUSESessionError(.loopFailed, "cannot configure the loop for \(mountpoint)", errno: ENOMEM)
-        }
-        fuse_loop_cfg_set_clone_fd(config, cloneFD ? 1 : 0)
-        fuse_loop_cfg_set_max_threads(config, UInt32(clamping: maxThreads))
-        fuse_loop_cfg_set_idle_threads(config, UInt32(clamping: maxIdleThreads))
         let ownsSignals = SignalHandlers.claim(for: session)
-        let result = nx_session_loop_mt(session, config)
+        let result = RequestLoop(session: session, maxThreads: maxThreads, spin: spin).run()
         if ownsSignals { SignalHandlers.release(for: session) }
-        fuse_loop_cfg_destroy(config)
+        fuse_session_reset(session)
 
         let unmountRequested = state.withLock { state -> Bool in
             state.running = false
@@ -41,7 +32,7 @@ extension FUSESession {
             return state.unmountRequested
         }
         if unmountRequested { unmount() }
-        // 0 after an unmount or exit, a signal number after a signal, -errno on failure.
+        // 0 after an unmount, exit or signal, -errno on failure.
         if result < 0 {
             throw FUSESessionError(.loopFailed, "serving \(mountpoint) failed", errno: -result)
         }

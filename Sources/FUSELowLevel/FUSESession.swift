@@ -3,7 +3,7 @@ internal import Glibc
 import Synchronization
 
 /// A filesystem mounted through libfuse's low-level API: `init` mounts, `run` serves requests on
-/// libfuse's worker threads until the filesystem is unmounted or `exit` is called.
+/// worker threads (see `RequestLoop`) until the filesystem is unmounted or `exit` is called.
 ///
 /// All methods may be called from any thread, but not from inside a filesystem operation of this
 /// session. Dropping the session unmounts it (if still mounted), destroys libfuse's session (which
