@@ -5,10 +5,12 @@ import Synchronization
 /// so that lookups, getattr and the reads inside namespace changes need no SQL.
 ///
 /// Coherence: every change to these tables goes through `CatalogWriter`, which evicts what it
-/// changes before the change returns, and entries are added only by reads outside a staged
-/// operation, on the catalog's connection. So what the cache holds is what SQLite holds now,
-/// and `Catalog.cachedNode` may read it from any thread without the connection. Whatever
-/// undoes changes of earlier operations (a group rolled back, a replayed record) clears it.
+/// changes before the change returns, and entries are added only on the catalog's connection:
+/// by reads outside a staged operation, and, for the nodes and names a staged operation wrote,
+/// when that operation has succeeded (`endOperation`: a create's node, a save's new size, are
+/// then answered without SQL). So what the cache holds is what SQLite holds now, and
+/// `Catalog.cachedNode` may read it from any thread without the connection. Whatever undoes
+/// changes of earlier operations (a group rolled back, a replayed record) clears it.
 final class CatalogCache: Sendable {
     /// Cleared when it holds more than this many nodes (or names, or attribute sets).
     static let capacity = 50_000
@@ -29,6 +31,9 @@ final class CatalogCache: Sendable {
         /// `opNames` lists what the operation filled, evicted again if it is rolled back.
         var names: [InodeNumber: [EntryRecord]] = [:]
         var opNames: [InodeNumber] = []
+        /// Nodes and entries the staged operation wrote, as it left them (nil: deleted).
+        var opNodes: [InodeNumber: NodeRecord?] = [:]
+        var opEntries: [EntryKey: InodeNumber?] = [:]
     }
 
     private let state = Mutex(State())
@@ -61,11 +66,36 @@ final class CatalogCache: Sendable {
         }
     }
 
-    /// Ends a staged operation: what it filled stays if it succeeded and goes if it was rolled back.
+    /// Ends a staged operation: what it filled, and the nodes and entries it wrote, go into
+    /// the cache if it succeeded; what it filled goes if it was rolled back.
     func endOperation(rolledBack: Bool) {
         state.withLock { s in
-            if rolledBack { for inode in s.opNames { s.names[inode] = nil } }
+            if rolledBack {
+                for inode in s.opNames { s.names[inode] = nil }
+            } else {
+                for (inode, node) in s.opNodes { Self.put(node, for: inode, in: &s.nodes) }
+                for (key, inode) in s.opEntries { Self.put(inode, for: key, in: &s.entries) }
+            }
             s.opNames.removeAll(keepingCapacity: true)
+            s.opNodes.removeAll(keepingCapacity: true)
+            s.opEntries.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// A staged operation wrote `node` (nil: deleted it): evicted now, cached if the operation succeeds.
+    func written(node: NodeRecord?, for inode: InodeNumber) {
+        state.withLock { s in
+            s.nodes.removeValue(forKey: inode)
+            s.opNodes[inode] = .some(node)
+        }
+    }
+
+    /// A staged operation pointed `name` in `parent` at `inode` (nil: removed it), as `written(node:)`.
+    func written(entry inode: InodeNumber?, named name: FileName, in parent: InodeNumber) {
+        let key = EntryKey(parent: parent, name: name)
+        state.withLock { s in
+            s.entries.removeValue(forKey: key)
+            s.opEntries[key] = .some(inode)
         }
     }
 
@@ -87,14 +117,6 @@ final class CatalogCache: Sendable {
             values[name] = .some(value)
             Self.put(values, for: inode, in: &s.xattrs)
         }
-    }
-
-    func evict(node inode: InodeNumber) {
-        _ = state.withLock { $0.nodes.removeValue(forKey: inode) }
-    }
-
-    func evict(entry name: FileName, in parent: InodeNumber) {
-        _ = state.withLock { $0.entries.removeValue(forKey: EntryKey(parent: parent, name: name)) }
     }
 
     func evict(xattr name: [UInt8], of inode: InodeNumber) {

@@ -5,7 +5,7 @@ import NexusTypes
 /// Write access inside one catalog transaction; reads see the transaction's own changes.
 public struct CatalogWriter {
     let db: Database
-    /// Evicted of every node, name and attribute this writer changes (see `CatalogCache`).
+    /// Told of every node, name and attribute this writer changes (see `CatalogCache`).
     let cache: CatalogCache?
 
     init(db: Database, cache: CatalogCache? = nil) {
@@ -36,19 +36,19 @@ public struct CatalogWriter {
     }
 
     public func insertNode(_ node: NodeRecord) throws {
-        cache?.evict(node: node.inode)
+        cache?.written(node: node, for: node.inode)
         try db.cachedStatement(sql: "INSERT INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute( arguments: node.arguments)
     }
 
     public func updateNode(_ node: NodeRecord) throws {
-        cache?.evict(node: node.inode)
+        cache?.written(node: node, for: node.inode)
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute( arguments: node.arguments)
     }
 
     /// Removes a node with its attributes; its entries must be gone already.
     public func deleteNode(_ inode: InodeNumber) throws {
         let ino = Int64(bitPattern: inode.rawValue)
-        cache?.evict(node: inode)
+        cache?.written(node: nil, for: inode)
         cache?.evict(xattrsOf: inode)
         cache?.evict(namesOf: inode)
         try db.cachedStatement(sql: "DELETE FROM xattrs WHERE ino = ?").execute( arguments: [ino])
@@ -56,7 +56,6 @@ public struct CatalogWriter {
     }
 
     public func insertEntry(_ entry: EntryRecord) throws {
-        cache?.evict(entry: entry.name, in: entry.parent)
         cache?.evict(namesOf: entry.inode)
         do {
             try db.cachedStatement(sql: "INSERT INTO entries VALUES (?, ?, ?)").execute(
@@ -65,12 +64,14 @@ public struct CatalogWriter {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw CatalogError(.alreadyExists, "\(entry.name) already exists in folder \(entry.parent)")
         }
+        // Only once it is in: a caller may catch a name that exists and go on.
+        cache?.written(entry: entry.inode, named: entry.name, in: entry.parent)
     }
 
     public func removeEntry(named name: FileName, in parent: InodeNumber) throws {
         if let cache {
             if let inode = try reader.entry(named: name, in: parent) { cache.evict(namesOf: inode) }
-            cache.evict(entry: name, in: parent)
+            cache.written(entry: nil, named: name, in: parent)
         }
         try db.cachedStatement(sql: "DELETE FROM entries WHERE parent = ? AND name = ?").execute(
                        arguments: [Int64(bitPattern: parent.rawValue), Data(name.bytes)])
