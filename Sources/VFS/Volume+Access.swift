@@ -87,7 +87,7 @@ extension Volume {
 
     /// The caller's level on `inode` (`user.nexus.access`).
     public func level(of caller: Caller, on inode: InodeNumber) throws -> AccessLevel {
-        try read { reader in try self.level(of: caller, on: try self.node(inode, in: reader), in: reader) }
+        try namespace.read { reader in try self.level(of: caller, on: try reader.existingNode(inode), in: reader) }
     }
 
     /// EACCES unless the caller has at least `required` on the node.
@@ -112,8 +112,8 @@ extension Volume {
         if case .user(let id) = principal, id == PosixACL.undefinedID { throw VFSError(.invalid, "no such user id") }
         if case .group(let id) = principal, id == PosixACL.undefinedID { throw VFSError(.invalid, "no such group id") }
         let caller = caller.resolvingGroups()
-        return try stage { w -> [InodeNumber] in
-            let top = try self.node(inode, in: w.reader)
+        return try namespace.stage { w -> [InodeNumber] in
+            let top = try w.reader.existingNode(inode)
             try self.require(.admin, of: caller, on: top, in: w.reader, "granting", error: .notPermitted)
             if level == .owner {
                 guard case .user = principal else { throw VFSError(.invalid, "only a user can own a document") }
@@ -229,8 +229,8 @@ extension Volume {
 
     /// Everyone with a level on the node, and why (`nexusfs access`).
     public func accessReport(of inode: InodeNumber) throws -> [AccessGrant] {
-        try read { reader in
-            let node = try self.node(inode, in: reader)
+        try namespace.read { reader in
+            let node = try reader.existingNode(inode)
             let acl = try self.accessACL(of: node, in: reader)
             let markers = try self.markers(of: inode, in: reader)
             let mask = acl.entry(.mask)?.permissions ?? 7

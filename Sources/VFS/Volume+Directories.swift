@@ -8,7 +8,7 @@ extension Volume {
     public func openDirectory(_ inode: InodeNumber) throws -> UInt64 {
         // The listing itself is taken by the first read, at offset 0.
         if VersionsView.node(inode) == nil {
-            guard try read({ try self.node(inode, in: $0) }).kind == .directory else { throw VFSError(.notDirectory) }
+            guard try namespace.read({ try $0.existingNode(inode) }).kind == .directory else { throw VFSError(.notDirectory) }
         }
         let entries: [DirectoryEntry] = []
         return table.withLock { table in
@@ -22,8 +22,8 @@ extension Volume {
     /// `.`, `..` and the entries of a folder (real or in the `.versions` view).
     func listing(of inode: InodeNumber) throws -> [DirectoryEntry] {
         if let view = VersionsView.node(inode) { return try versionsListing(view) }
-        return try read { reader -> [DirectoryEntry] in
-            let node = try self.node(inode, in: reader)
+        return try namespace.read { reader -> [DirectoryEntry] in
+            let node = try reader.existingNode(inode)
             guard node.kind == .directory else { throw VFSError(.notDirectory) }
             let parent = inode == .root ? inode : (try reader.names(of: inode).first?.parent ?? inode)
             var entries = [DirectoryEntry(name: [0x2e], inode: inode, mode: node.mode),
@@ -66,7 +66,7 @@ extension Volume {
     public func statistics() throws -> VolumeStatistics {
         var disk = statvfs()
         guard statvfs(repository.path, &disk) == 0 else { throw VFSError(.io, "statvfs \(repository.path)") }
-        let nodes = UInt64(try read { try $0.nodeCount() })
+        let nodes = UInt64(try namespace.read { try $0.nodeCount() })
         let scale = UInt64(disk.f_frsize) / 4096
         return VolumeStatistics(blockSize: 4096, blocks: UInt64(disk.f_blocks) * max(scale, 1),
                                 blocksFree: UInt64(disk.f_bfree) * max(scale, 1),

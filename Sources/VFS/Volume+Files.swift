@@ -8,8 +8,8 @@ extension Volume {
         if let view = VersionsView.node(inode) { return try openVersion(view, flags: flags) }
         let access = flags & O_ACCMODE
         let writable = access == O_WRONLY || access == O_RDWR
-        let node = try read { reader in
-            let node = try self.node(inode, in: reader)
+        let node = try namespace.read { reader in
+            let node = try reader.existingNode(inode)
             if writable { try self.guardChange(.content, of: node, caller: caller, in: reader) }
             return node
         }
@@ -40,7 +40,7 @@ extension Volume {
 
     /// The content the catalog holds for a regular file.
     private func storedContent(of inode: InodeNumber) throws -> (layout: ContentLayout, size: Int64) {
-        let node = try read { try self.node(inode, in: $0) }
+        let node = try namespace.read { try $0.existingNode(inode) }
         guard let id = node.manifest else { return (ContentLayout(), node.size) }
         guard let layout = try layout(of: id) else { throw VFSError(.io, "the content of inode \(inode) is missing") }
         return (layout, node.size)
@@ -97,7 +97,7 @@ extension Volume {
         do {
             return try content.read(at: offset, count: count)
         } catch {
-            throw mapped(error)
+            throw namespace.mapped(error)
         }
     }
 
@@ -117,7 +117,7 @@ extension Volume {
                 if dirty > 2 * options.maxDirtyBytesPerFile { content.waitForSpill() }
             }
         } catch {
-            throw mapped(error)
+            throw namespace.mapped(error)
         }
         return data.count
     }
@@ -176,7 +176,7 @@ extension Volume {
             do {
                 sealed = try content.seal(chunker: source.chunker, source: source)
             } catch {
-                throw mapped(error)
+                throw namespace.mapped(error)
             }
             guard sealed.modified else { return }
             try stageSaved(sealed, of: content)
@@ -188,7 +188,7 @@ extension Volume {
         let encoding = ManifestEncoding(sealed.layout.manifest)
         let id = encoding.id
         let now = FileTime.now
-        try stage { w in
+        try namespace.stage { w in
             guard var node = try w.reader.node(content.inode) else { return }
             try w.insertManifest(encoding)
             node.manifest = id
@@ -212,10 +212,10 @@ extension Volume {
         if let size = changes.size {
             guard size >= 0 else { throw VFSError(.invalid) }
             guard size <= Self.maxFileSize else { throw VFSError(.fileTooLarge) }
-            let node = try read { try self.node(inode, in: $0) }
+            let node = try namespace.read { try $0.existingNode(inode) }
             guard node.kind == .regular else { throw node.kind == .directory ? VFSError(.isDirectory) : VFSError(.invalid) }
             if options.readOnly { throw VFSError(.readOnly) }
-            try read { try self.guardChange(.content, of: node, caller: caller, in: $0) }
+            try namespace.read { try self.guardChange(.content, of: node, caller: caller, in: $0) }
             // Through the content object, which an open file shares; a file nobody has open
             // is saved at once, an open one when its writer closes it.
             let own = try open(inode, flags: O_RDWR, caller: caller)
@@ -230,13 +230,13 @@ extension Volume {
                 if !shared { try save(content) }
             } catch {
                 dropIfIdle(inode)
-                throw mapped(error)
+                throw namespace.mapped(error)
             }
             dropIfIdle(inode)
         }
         let stageChanges = {
-            try self.stage { w -> NodeRecord in
-                var node = try self.node(inode, in: w.reader)
+            try self.namespace.stage { w -> NodeRecord in
+                var node = try w.reader.existingNode(inode)
                 let before = node
                 if let mode = changes.mode {
                     node.permissions = mode & 0o7777

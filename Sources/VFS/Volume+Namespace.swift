@@ -8,8 +8,8 @@ extension Volume {
         try Self.refuseVirtual(parent)
         let name = try Self.creatableName(name)
         let now = FileTime.now
-        let node = try stage { w -> NodeRecord in
-            var folder = try self.node(parent, in: w.reader)
+        let node = try namespace.stage { w -> NodeRecord in
+            var folder = try w.reader.existingNode(parent)
             guard folder.kind == .directory else { throw VFSError(.notDirectory) }
             guard folder.linkCount > 0 else { throw VFSError(.notFound, "the folder was removed") }
             guard try w.reader.entry(named: name, in: parent) == nil else { throw VFSError(.exists) }
@@ -61,7 +61,7 @@ extension Volume {
     }
 
     public func readSymlink(_ inode: InodeNumber) throws -> [UInt8] {
-        let node = try read { try self.node(inode, in: $0) }
+        let node = try namespace.read { try $0.existingNode(inode) }
         guard node.kind == .symlink, let target = node.symlinkTarget else { throw VFSError(.invalid) }
         return target
     }
@@ -71,9 +71,9 @@ extension Volume {
         try Self.refuseVirtual(parent)
         let name = try Self.name(name)
         let now = FileTime.now
-        try stage { w in
+        try namespace.stage { w in
             guard let inode = try w.reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }
-            var node = try self.node(inode, in: w.reader)
+            var node = try w.reader.existingNode(inode)
             guard node.kind != .directory else { throw VFSError(.isDirectory) }
             try guardChange(.unlink, of: node, caller: caller, in: w.reader)
             try audit("delete", caller: caller, node: node, in: w)
@@ -92,9 +92,9 @@ extension Volume {
         if name == VersionsView.name { throw VFSError(.readOnly, "the version history is read-only") }
         let name = try Self.name(name)
         let now = FileTime.now
-        try stage { w in
+        try namespace.stage { w in
             guard let inode = try w.reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }
-            var node = try self.node(inode, in: w.reader)
+            var node = try w.reader.existingNode(inode)
             guard node.kind == .directory else { throw VFSError(.notDirectory) }
             guard try !w.reader.hasEntries(inode) else { throw VFSError(.notEmpty) }
             try audit("rmdir", caller: caller, node: node, in: w)
@@ -111,12 +111,12 @@ extension Volume {
         try Self.refuseVirtual(inode, parent)
         let name = try Self.creatableName(name)
         let now = FileTime.now
-        let node = try stage { w -> NodeRecord in
-            var node = try self.node(inode, in: w.reader)
+        let node = try namespace.stage { w -> NodeRecord in
+            var node = try w.reader.existingNode(inode)
             guard node.kind != .directory else { throw VFSError(.notPermitted, "hard links to folders are not allowed") }
             guard node.linkCount > 0 else { throw VFSError(.notFound) }
             guard node.linkCount < 65000 else { throw VFSError(.tooManyLinks) }
-            let folder = try self.node(parent, in: w.reader)
+            let folder = try w.reader.existingNode(parent)
             guard folder.kind == .directory else { throw VFSError(.notDirectory) }
             guard try w.reader.entry(named: name, in: parent) == nil else { throw VFSError(.exists) }
             try w.insertEntry(EntryRecord(parent: parent, name: name, inode: inode))
@@ -133,7 +133,7 @@ extension Volume {
 
     /// Updates a folder's times (and link count) after an entry changed.
     func touch(_ folder: InodeNumber, in w: CatalogWriter, time: FileTime, linkDelta: Int) throws {
-        var node = try self.node(folder, in: w.reader)
+        var node = try w.reader.existingNode(folder)
         node.modificationTime = time
         node.changeTime = time
         node.linkCount = UInt32(Int(node.linkCount) + linkDelta)

@@ -14,16 +14,16 @@ extension Volume {
         let name = try Self.name(name)
         let newName = try Self.creatableName(newName)
         let now = FileTime.now
-        let moved = try stage { w -> InodeNumber? in
+        let moved = try namespace.stage { w -> InodeNumber? in
             guard let source = try w.reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }
-            var sourceNode = try self.node(source, in: w.reader)
-            guard try self.node(newParent, in: w.reader).kind == .directory else { throw VFSError(.notDirectory) }
+            var sourceNode = try w.reader.existingNode(source)
+            guard try w.reader.existingNode(newParent).kind == .directory else { throw VFSError(.notDirectory) }
             let target = try w.reader.entry(named: newName, in: newParent)
             if sourceNode.kind == .directory { try refuseMoveIntoItself(source, to: newParent, in: w) }
 
             if flags.contains(.exchange) {
                 guard let target else { throw VFSError(.notFound) }
-                var targetNode = try self.node(target, in: w.reader)
+                var targetNode = try w.reader.existingNode(target)
                 if targetNode.kind == .directory { try refuseMoveIntoItself(target, to: parent, in: w) }
                 try guardChange(.rename, of: sourceNode, caller: caller, in: w.reader)
                 try guardChange(.rename, of: targetNode, caller: caller, in: w.reader)
@@ -53,7 +53,7 @@ extension Volume {
             if let target {
                 if target == source { return nil }
                 if flags.contains(.noReplace) { throw VFSError(.exists) }
-                var targetNode = try self.node(target, in: w.reader)
+                var targetNode = try w.reader.existingNode(target)
                 continues = try self.continuesDocument(sourceNode, to: newName, replacing: targetNode, caller: caller,
                                                        in: w.reader)
                 try guardChange(continues ? .save : .replace, of: targetNode, caller: caller, in: w.reader)

@@ -57,8 +57,8 @@ extension Volume {
         guard !text.isEmpty else { throw VFSError(.invalid, "an empty comment") }
         guard !text.contains("\0") else { throw VFSError(.invalid, "a comment cannot hold NUL bytes") }
         try Self.refuseVirtual(inode)
-        try stage { w in
-            let node = try self.node(inode, in: w.reader)
+        try namespace.stage { w in
+            let node = try w.reader.existingNode(inode)
             try self.require(.comment, of: caller, on: node, in: w.reader, "commenting")
             _ = try w.addComment(inode: inode, uid: caller.uid, time: .now, text: text)
             try self.audit("comment", caller: caller, node: node, after: text, in: w)
@@ -73,8 +73,8 @@ extension Volume {
     }
 
     func comments(of inode: InodeNumber) throws -> [CommentView] {
-        try read { reader in
-            _ = try self.node(inode, in: reader)
+        try namespace.read { reader in
+            _ = try reader.existingNode(inode)
             return try reader.comments(of: inode).map {
                 CommentView(time: Self.isoTime($0.time), uid: $0.uid, user: UserNames.name(ofUser: $0.uid), text: $0.text)
             }
@@ -85,11 +85,11 @@ extension Volume {
 
     /// SHA-256 of the saved content, as hex; remembered per content.
     func contentDigest(of inode: InodeNumber) throws -> String {
-        let (node, _) = try readConsistently { try self.node(inode, in: $0) }
+        let (node, _) = try readConsistently { try $0.existingNode(inode) }
         guard node.kind == .regular else { throw VFSError(.noData) }
         guard let manifest = node.manifest else { return Hex.encode(SHA256Hasher.hash([])) }
         if let known = digests.withLock({ $0[manifest] }) { return known }
-        guard let stored = try read({ try $0.manifest(manifest) }) else { throw VFSError(.io, "content missing") }
+        guard let stored = try namespace.read({ try $0.manifest(manifest) }) else { throw VFSError(.io, "content missing") }
         let content = FileContent(inode: inode, layout: ContentLayout(manifest: stored), size: node.size, source: source)
         var hasher = SHA256Hasher()
         var offset: Int64 = 0
@@ -175,7 +175,7 @@ extension Volume {
 
     /// `noteRefusal` for a request made outside any catalog access.
     func auditRefusal(_ action: String, caller: Caller, inode: InodeNumber, reason: String) {
-        let found = try? read { reader in (try reader.node(inode), try reader.path(of: inode)) }
+        let found = try? namespace.read { reader in (try reader.node(inode), try reader.path(of: inode)) }
         noteRefusal(action, caller: caller, node: found?.0, path: found?.1, reason: reason)
     }
 
@@ -199,7 +199,7 @@ extension Volume {
         }
         guard !events.isEmpty || dropped > 0 else { return }
         do {
-            try stage { w in
+            try namespace.stage { w in
                 // Logged when written (within the committer's tick of the refusal), so times keep their order.
                 let now = FileTime.now
                 for var event in events {

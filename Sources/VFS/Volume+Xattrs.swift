@@ -49,18 +49,18 @@ extension Volume {
         if let view = VersionsView.node(inode) {
             // A version file shows the document's permissions; who saved it is `user.nexus.author`.
             if name == Array("user.nexus.author".utf8), case .version(let document, let number) = view,
-               let version = try read({ try $0.version(of: document, number: number) }) {
+               let version = try namespace.read({ try $0.version(of: document, number: number) }) {
                 return Array("\(version.author)".utf8)
             }
-            guard name == PosixACL.accessName, let acl = try read({ try self.versionsACL(view, in: $0) }) else {
+            guard name == PosixACL.accessName, let acl = try namespace.read({ try self.versionsACL(view, in: $0) }) else {
                 throw VFSError(.noData)
             }
             return acl.xattr
         }
         if XattrName.computed.contains(name) { return try computedXattr(name, of: inode, caller: caller) }
         if name == XattrName.grantRequest || name == XattrName.commentRequest { throw VFSError(.noData) }
-        let value = try read { reader -> [UInt8]? in
-            let node = try self.node(inode, in: reader)
+        let value = try namespace.read { reader -> [UInt8]? in
+            let node = try reader.existingNode(inode)
             if name == PosixACL.accessName {
                 // Stored with the classes the mode had; chmod since then changed them.
                 return try self.storedAccessACL(of: node, in: reader)?.xattr
@@ -73,8 +73,8 @@ extension Volume {
 
     public func xattrNames(of inode: InodeNumber) throws -> [[UInt8]] {
         if VersionsView.isVirtual(inode) { return [] }
-        return try read { reader in
-            _ = try self.node(inode, in: reader)
+        return try namespace.read { reader in
+            _ = try reader.existingNode(inode)
             return try reader.xattrs(of: inode).map(\.name).filter { Self.isStored($0) || Self.isACL($0) }
         }
     }
@@ -89,14 +89,14 @@ extension Volume {
         case "comments":
             return text(Self.json(try comments(of: inode)))
         case "id":
-            let node = try read { try self.node(inode, in: $0) }
+            let node = try namespace.read { try $0.existingNode(inode) }
             return text(node.document.map { "doc-\($0)" } ?? "node-\(node.inode.rawValue)")
         case "locked-by":
-            guard let holder = try read({ try $0.xattr(XattrName.lockHolder, of: inode) }) else { throw VFSError(.noData) }
+            guard let holder = try namespace.read({ try $0.xattr(XattrName.lockHolder, of: inode) }) else { throw VFSError(.noData) }
             return text(UserNames.name(ofUser: UInt32(String(decoding: holder, as: UTF8.self)) ?? 0))
         case "version":
-            guard let latest = try read({ reader -> VersionRecord? in
-                guard let document = try self.node(inode, in: reader).document else { return nil }
+            guard let latest = try namespace.read({ reader -> VersionRecord? in
+                guard let document = try reader.existingNode(inode).document else { return nil }
                 return try reader.latestVersion(of: document)
             }) else { throw VFSError(.noData) }
             return text("\(latest.number.rawValue)")
@@ -142,8 +142,8 @@ extension Volume {
         }
         if name == XattrName.grantRequest { return try grantRequest(value, on: inode, caller: caller) }
         if name == XattrName.commentRequest { return try addComment(String(decoding: value, as: UTF8.self), on: inode, caller: caller) }
-        try stage { w in
-            var node = try self.node(inode, in: w.reader)
+        try namespace.stage { w in
+            var node = try w.reader.existingNode(inode)
             let existing = try w.reader.xattr(name, of: inode)
             if flags & Self.xattrCreate != 0 && existing != nil { throw VFSError(.exists) }
             if flags & Self.xattrReplace != 0 && existing == nil { throw VFSError(.noData) }
@@ -167,8 +167,8 @@ extension Volume {
             throw VFSError(.notPermitted, "\(String(decoding: name, as: UTF8.self)) is computed")
         }
         if name == XattrName.grantRequest || name == XattrName.commentRequest { throw VFSError(.noData) }
-        try stage { w in
-            var node = try self.node(inode, in: w.reader)
+        try namespace.stage { w in
+            var node = try w.reader.existingNode(inode)
             guard let existing = try w.reader.xattr(name, of: inode) else { throw VFSError(.noData) }
             if Self.isACL(name) {
                 try self.requireOwnership(of: node, caller: caller)

@@ -15,7 +15,7 @@ import Synchronization
 /// content's `isModified`, which is lock-free): the catalog may be busy for a commit's fsync.
 public final class Volume: Sendable {
     let repository: Repository
-    let catalog: Catalog
+    let namespace: Namespace
     let options: VolumeOptions
     let source: ChunkSource
     let logger: Logger
@@ -32,12 +32,6 @@ public final class Volume: Sendable {
     let refusals = Mutex(RefusalQueue())
     /// Tells the kernel about permission changes it did not make (set by the FUSE frontend).
     let invalidationHandler = Mutex<(@Sendable ([InodeNumber]) -> Void)?>(nil)
-    let stopping = Mutex(false)
-    /// When the oldest change that is staged but not committed was staged: it must be durable
-    /// within the commit interval from then.
-    let pendingSince = Mutex<ContinuousClock.Instant?>(nil)
-    /// Entered while the committer thread runs.
-    let committing = DispatchGroup()
 
     struct InodeState {
         /// Lookups the kernel holds (each reply with an entry adds one; forget removes them).
@@ -63,7 +57,7 @@ public final class Volume: Sendable {
 
     public init(repository: Repository, options: VolumeOptions = VolumeOptions(), logger: Logger = Logger(label: "nexusfs.vfs")) throws {
         self.repository = repository
-        catalog = repository.catalog
+        namespace = Namespace(repository: repository, options: options, logger: logger)
         self.options = options
         self.logger = logger
         source = ChunkSource(repository: repository)
@@ -73,43 +67,49 @@ public final class Volume: Sendable {
     /// Nodes left without a name by a previous session (unlinked while open) are deleted.
     private func removeOrphans() throws {
         guard !options.readOnly else { return }
-        try stage { w in
+        try namespace.stage { w in
             for inode in try w.reader.orphanNodes() where inode != .root { try w.deleteNode(inode) }
         }
     }
 
-    /// Runs a catalog change inside the current group, mapping errors.
-    func stage<T>(_ body: (CatalogWriter) throws -> T) throws -> T {
-        if options.readOnly { throw VFSError(.readOnly) }
-        do {
-            let result = try catalog.stage(body)
-            pendingSince.withLock { $0 = $0 ?? .now }
-            return result
-        } catch let error as VFSError {
-            throw error
-        } catch {
-            throw mapped(error)
-        }
+    /// Starts the thread that commits staged changes within the commit interval (see `Namespace`);
+    /// it also audits the refusals noted since its last turn.
+    public func startCommitting() {
+        namespace.startCommitting { [self] in stageRefusals() }
     }
 
-    func read<T>(_ body: (CatalogReader) throws -> T) throws -> T {
-        do {
-            return try catalog.read(body)
-        } catch let error as VFSError {
-            throw error
-        } catch {
-            throw mapped(error)
-        }
+    /// Makes every staged change durable now (fsync, fsyncdir, shutdown); the committer adds checkpoints.
+    public func commitNow() throws {
+        try namespace.commitNow()
     }
 
-    func mapped(_ error: any Error) -> VFSError {
-        if let error = error as? VFSError { return error }
-        let text = "\(error)"
-        if let error = error as? RepositoryError, error.code == .noSpace { return VFSError(.noSpace, text) }
-        if let error = error as? CatalogError, error.code == .noSpace { return VFSError(.noSpace, text) }
-        if let error = error as? BlobStoreError, error.code == .noSpace { return VFSError(.noSpace, text) }
-        logger.error("unexpected error: \(text)")
-        return VFSError(.io, text)
+    /// What went wrong, without names or content (it is left in the repository's lock file).
+    static func summary(of error: any Error) -> String {
+        let noSpace = (error as? VFSError)?.code == .noSpace || (error as? RepositoryError)?.code == .noSpace
+            || (error as? CatalogError)?.code == .noSpace
+        return noSpace ? "changes could not be saved: no space left on the repository's disk"
+            : "changes could not be saved: an I/O error (details in mount.log beside the live catalog)"
+    }
+
+    /// Saves every written file, commits, stops the committer and closes the repository.
+    public func shutdown() throws {
+        // The committer may be in a commit or a checkpoint: closing waits for it.
+        namespace.stopCommitting()
+        let contents = table.withLock { table in table.inodes.values.compactMap(\.content) }
+        var firstError: (any Error)?
+        for content in contents where content.isModified {
+            do { try save(content) } catch { firstError = firstError ?? error }
+        }
+        stageRefusals()
+        do { try commitNow() } catch { firstError = firstError ?? error }
+        if let firstError { repository.noteFailure(Self.summary(of: firstError)) }
+        do {
+            try repository.close()
+        } catch {
+            repository.noteFailure(Self.summary(of: error))
+            firstError = firstError ?? error
+        }
+        if let firstError { throw firstError }
     }
 
     /// EROFS for anything that would change the `.versions` view.
@@ -129,20 +129,15 @@ public final class Volume: Sendable {
         return name
     }
 
-    func node(_ inode: InodeNumber, in reader: CatalogReader) throws -> NodeRecord {
-        guard let node = try reader.node(inode) else { throw VFSError(.notFound, "no inode \(inode)") }
-        return node
-    }
-
     // MARK: Attributes and lookups
 
     /// The attributes of `inode`, with unsaved writes of an open file taken into account.
     public func attributes(of inode: InodeNumber) throws -> Attributes {
-        if let view = VersionsView.node(inode) { return try read { try versionsAttributes(view, in: $0) } }
+        if let view = VersionsView.node(inode) { return try namespace.read { try versionsAttributes(view, in: $0) } }
         let (node, content) = try readConsistently(cached: {
-            if case let node?? = self.catalog.cachedNode(inode) { return node }
+            if case let node?? = self.namespace.cachedNode(inode) { return node }
             return nil
-        }) { try self.node(inode, in: $0) }
+        }) { try $0.existingNode(inode) }
         return attributes(node, content: content)
     }
 
@@ -155,7 +150,7 @@ public final class Volume: Sendable {
                           _ body: (CatalogReader) throws -> NodeRecord) throws -> (NodeRecord, FileContent?) {
         for _ in 0..<100 {
             let epoch = table.withLock { $0.contentEpoch }
-            let node = try cached?() ?? read(body)
+            let node = try cached?() ?? namespace.read(body)
             let found = table.withLock { table -> (current: Bool, content: FileContent?) in
                 (table.contentEpoch == epoch, table.inodes[node.inode]?.content)
             }
@@ -192,7 +187,7 @@ public final class Volume: Sendable {
         if let known = allocated.withLock({ $0[manifest] }) { return known }
         // Not through the layout cache: a listing of a million small files must not fill it.
         let cached = layouts.withLock { $0.layout(of: manifest) }
-        guard let layout = cached ?? (try? read({ try $0.manifest(manifest) }).map(ContentLayout.init(manifest:))) else { return 0 }
+        guard let layout = cached ?? (try? namespace.read({ try $0.manifest(manifest) }).map(ContentLayout.init(manifest:))) else { return 0 }
         return noteAllocated(layout, as: manifest)
     }
 
@@ -210,7 +205,7 @@ public final class Volume: Sendable {
     /// The layout of a stored content, from the cache or the catalog.
     func layout(of manifest: ManifestID) throws -> ContentLayout? {
         if let cached = layouts.withLock({ $0.layout(of: manifest) }) { return cached }
-        guard let stored = try read({ try $0.manifest(manifest) }) else { return nil }
+        guard let stored = try namespace.read({ try $0.manifest(manifest) }) else { return nil }
         let layout = ContentLayout(manifest: stored)
         remember(layout, as: manifest)
         return layout
@@ -232,17 +227,17 @@ public final class Volume: Sendable {
         if let view = try versionsLookup(name, in: parent) { return view }
         let name = try Self.name(name)
         let (node, content) = try readConsistently(cached: {
-            guard case let folder?? = self.catalog.cachedNode(parent) else { return nil }
+            guard case let folder?? = self.namespace.cachedNode(parent) else { return nil }
             guard folder.kind == .directory else { throw VFSError(.notDirectory) }
-            guard case let entry? = self.catalog.cachedEntry(named: name, in: parent) else { return nil }
+            guard case let entry? = self.namespace.cachedEntry(named: name, in: parent) else { return nil }
             guard let inode = entry else { throw VFSError(.notFound) }
-            guard case let node?? = self.catalog.cachedNode(inode) else { return nil }
+            guard case let node?? = self.namespace.cachedNode(inode) else { return nil }
             return node
         }) { reader -> NodeRecord in
-            let folder = try self.node(parent, in: reader)
+            let folder = try reader.existingNode(parent)
             guard folder.kind == .directory else { throw VFSError(.notDirectory) }
             guard let inode = try reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }
-            return try self.node(inode, in: reader)
+            return try reader.existingNode(inode)
         }
         remember(node.inode)
         return attributes(node, content: content)
@@ -268,8 +263,8 @@ public final class Volume: Sendable {
         guard inode != .root, !options.readOnly, !VersionsView.isVirtual(inode) else { return }
         do {
             // Most forgotten nodes still have names: look before opening a write.
-            guard try read({ try $0.node(inode)?.linkCount == 0 }) else { return }
-            try stage { w in
+            guard try namespace.read({ try $0.node(inode)?.linkCount == 0 }) else { return }
+            try namespace.stage { w in
                 if let node = try w.reader.node(inode), node.linkCount == 0 { try w.deleteNode(inode) }
             }
         } catch {
