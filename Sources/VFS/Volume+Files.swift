@@ -10,7 +10,7 @@ extension Volume {
         let writable = access == O_WRONLY || access == O_RDWR
         let node = try namespace.read { reader in
             let node = try reader.existingNode(inode)
-            if writable { try self.guardChange(.content, of: node, caller: caller, in: reader) }
+            if writable { try self.policy.guardChange(.content, of: node, caller: caller, in: reader) }
             return node
         }
         if writable && options.readOnly { throw VFSError(.readOnly) }
@@ -200,14 +200,14 @@ extension Volume {
             if node.document == nil { node.document = try w.allocateDocument() }
             try w.updateNode(node)
             // A truncation alone (O_TRUNC, `>` without output) is not a save.
-            if sealed.wrote { try recordVersion(of: node, author: sealed.author, in: w) }
+            if sealed.wrote { try policy.recordVersion(of: node, author: sealed.author, in: w) }
         }
         remember(sealed.layout, as: id)
     }
 
     /// setattr: mode, owner, size and times.
     public func setAttributes(_ inode: InodeNumber, _ changes: AttributeChanges, handle: UInt64?, caller: Caller) throws -> Attributes {
-        try Self.refuseVirtual(inode)
+        try VersionsView.refuseVirtual(inode)
         let now = FileTime.now
         if let size = changes.size {
             guard size >= 0 else { throw VFSError(.invalid) }
@@ -215,7 +215,7 @@ extension Volume {
             let node = try namespace.read { try $0.existingNode(inode) }
             guard node.kind == .regular else { throw node.kind == .directory ? VFSError(.isDirectory) : VFSError(.invalid) }
             if options.readOnly { throw VFSError(.readOnly) }
-            try namespace.read { try self.guardChange(.content, of: node, caller: caller, in: $0) }
+            try namespace.read { try self.policy.guardChange(.content, of: node, caller: caller, in: $0) }
             // Through the content object, which an open file shares; a file nobody has open
             // is saved at once, an open one when its writer closes it.
             let own = try open(inode, flags: O_RDWR, caller: caller)
@@ -242,26 +242,26 @@ extension Volume {
                     node.permissions = mode & 0o7777
                     // chmod sets the ACL's owner, group class (its mask) and other entries.
                     if try w.reader.xattr(PosixACL.accessName, of: inode) != nil {
-                        try self.store(accessACL: try self.accessACL(of: before, in: w.reader).applying(mode: mode), on: &node, in: w)
+                        try self.policy.store(accessACL: try self.policy.accessACL(of: before, in: w.reader).applying(mode: mode), on: &node, in: w)
                         node.permissions = mode & 0o7777
                     }
                 }
                 if let uid = changes.uid { node.uid = uid }
                 if let gid = changes.gid { node.gid = gid }
                 if node.permissions != before.permissions {
-                    try self.audit("chmod", caller: caller, node: node, before: Self.modeText(before), after: Self.modeText(node), in: w)
+                    try self.policy.audit("chmod", caller: caller, node: node, before: Policy.modeText(before), after: Policy.modeText(node), in: w)
                 }
                 if node.uid != before.uid || node.gid != before.gid {
-                    try self.audit("chown", caller: caller, node: node, before: "\(before.uid):\(before.gid)",
+                    try self.policy.audit("chown", caller: caller, node: node, before: "\(before.uid):\(before.gid)",
                                    after: "\(node.uid):\(node.gid)", in: w)
                 }
                 if changes.size != nil {
-                    try self.audit("truncate", caller: caller, node: node, after: "size \(changes.size ?? 0)", in: w)
+                    try self.policy.audit("truncate", caller: caller, node: node, after: "size \(changes.size ?? 0)", in: w)
                 }
                 if let atime = changes.accessTime { node.accessTime = atime.resolved(now) }
                 if let mtime = changes.modificationTime { node.modificationTime = mtime.resolved(now) }
                 if changes.accessTime != nil || changes.modificationTime != nil {
-                    try self.audit("times", caller: caller, node: node, before: "mtime \(before.modificationTime.totalNanoseconds)",
+                    try self.policy.audit("times", caller: caller, node: node, before: "mtime \(before.modificationTime.totalNanoseconds)",
                                    after: "mtime \(node.modificationTime.totalNanoseconds)", in: w)
                 }
                 node.changeTime = now

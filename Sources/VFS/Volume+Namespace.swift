@@ -5,7 +5,7 @@ extension Volume {
     /// Creates a node named `name` in `parent`, owned by the caller; the kernel then holds a reference.
     func makeNode(_ name: [UInt8], in parent: InodeNumber, kind: NodeKind, mode: UInt32, rdev: UInt64 = 0,
                   target: [UInt8]? = nil, caller: Caller) throws -> NodeRecord {
-        try Self.refuseVirtual(parent)
+        try VersionsView.refuseVirtual(parent)
         let name = try Self.creatableName(name)
         let now = FileTime.now
         let node = try namespace.stage { w -> NodeRecord in
@@ -24,16 +24,11 @@ extension Volume {
             if kind == .regular { node.document = try w.allocateDocument() }
             try w.insertNode(node)
             try w.insertEntry(EntryRecord(parent: parent, name: name, inode: inode))
-            try inheritPermissions(into: &node, from: folder, mode: mode, caller: caller, in: w)
+            try policy.inheritPermissions(into: &node, from: folder, mode: mode, caller: caller, in: w)
             try w.updateNode(node)
-            // Deleted or renamed to a backup name a moment ago: the new file continues that history.
-            if kind == .regular, !SavePatterns.isTransient(name.bytes),
-               let identity = recentNames.withLock({ $0.adopt(name.bytes, in: parent, by: caller.uid) }) {
-                try adopt(identity, into: &node, caller: caller, in: w)
-                try w.updateNode(node)
-            }
-            try audit(kind == .directory ? "mkdir" : kind == .symlink ? "symlink" : "create", caller: caller, node: node,
-                      after: Self.modeText(node), in: w)
+            if try policy.continueDeparted(name, in: parent, into: &node, caller: caller, in: w) { try w.updateNode(node) }
+            try policy.audit(kind == .directory ? "mkdir" : kind == .symlink ? "symlink" : "create", caller: caller, node: node,
+                      after: Policy.modeText(node), in: w)
             if kind == .directory { folder.linkCount += 1 }
             folder.modificationTime = now
             folder.changeTime = now
@@ -68,27 +63,27 @@ extension Volume {
 
     /// Removes the name of a non-folder; the node lives on while it is open or referenced.
     public func unlink(_ name: [UInt8], in parent: InodeNumber, caller: Caller) throws {
-        try Self.refuseVirtual(parent)
+        try VersionsView.refuseVirtual(parent)
         let name = try Self.name(name)
         let now = FileTime.now
         try namespace.stage { w in
             guard let inode = try w.reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }
             var node = try w.reader.existingNode(inode)
             guard node.kind != .directory else { throw VFSError(.isDirectory) }
-            try guardChange(.unlink, of: node, caller: caller, in: w.reader)
-            try audit("delete", caller: caller, node: node, in: w)
+            try policy.guardChange(.unlink, of: node, caller: caller, in: w.reader)
+            try policy.audit("delete", caller: caller, node: node, in: w)
             try w.removeEntry(named: name, in: parent)
             node.linkCount -= 1
             node.changeTime = now
             try w.updateNode(node)
             try touch(parent, in: w, time: now, linkDelta: 0)
-            if node.linkCount == 0 { try rememberDeparture(of: node, name: name, in: parent, caller: caller, w: w) }
+            if node.linkCount == 0 { try policy.rememberDeparture(of: node, name: name, in: parent, caller: caller, w: w) }
         }
     }
 
     /// Removes an empty folder.
     public func removeDirectory(_ name: [UInt8], in parent: InodeNumber, caller: Caller) throws {
-        try Self.refuseVirtual(parent)
+        try VersionsView.refuseVirtual(parent)
         if name == VersionsView.name { throw VFSError(.readOnly, "the version history is read-only") }
         let name = try Self.name(name)
         let now = FileTime.now
@@ -97,7 +92,7 @@ extension Volume {
             var node = try w.reader.existingNode(inode)
             guard node.kind == .directory else { throw VFSError(.notDirectory) }
             guard try !w.reader.hasEntries(inode) else { throw VFSError(.notEmpty) }
-            try audit("rmdir", caller: caller, node: node, in: w)
+            try policy.audit("rmdir", caller: caller, node: node, in: w)
             try w.removeEntry(named: name, in: parent)
             node.linkCount = 0
             node.changeTime = now
@@ -108,7 +103,7 @@ extension Volume {
 
     /// Another name for a non-folder node.
     public func link(_ inode: InodeNumber, as name: [UInt8], in parent: InodeNumber, caller: Caller) throws -> Attributes {
-        try Self.refuseVirtual(inode, parent)
+        try VersionsView.refuseVirtual(inode, parent)
         let name = try Self.creatableName(name)
         let now = FileTime.now
         let node = try namespace.stage { w -> NodeRecord in
@@ -120,7 +115,7 @@ extension Volume {
             guard folder.kind == .directory else { throw VFSError(.notDirectory) }
             guard try w.reader.entry(named: name, in: parent) == nil else { throw VFSError(.exists) }
             try w.insertEntry(EntryRecord(parent: parent, name: name, inode: inode))
-            try audit("link", caller: caller, node: node, path: try w.reader.path(of: parent).map { $0.appending(name) }, in: w)
+            try policy.audit("link", caller: caller, node: node, path: try w.reader.path(of: parent).map { $0.appending(name) }, in: w)
             node.linkCount += 1
             node.changeTime = now
             try w.updateNode(node)
@@ -138,9 +133,5 @@ extension Volume {
         node.changeTime = time
         node.linkCount = UInt32(Int(node.linkCount) + linkDelta)
         try w.updateNode(node)
-    }
-
-    static func modeText(_ node: NodeRecord) -> String {
-        "mode " + String(node.permissions, radix: 8)
     }
 }

@@ -78,7 +78,7 @@ extension Volume {
             guard let inode = try reader.node(ofDocument: document) else { throw VFSError(.notFound) }
             source = try reader.existingNode(inode)
         }
-        guard let acl = try storedAccessACL(of: source, in: reader) else { return nil }
+        guard let acl = try policy.storedAccessACL(of: source, in: reader) else { return nil }
         switch view {
         case .folder: return acl.mapping { $0 & 5 }
         case .document: return acl.mapping { $0 & 4 == 0 ? 0 : 5 }

@@ -16,20 +16,17 @@ import Synchronization
 public final class Volume: Sendable {
     let repository: Repository
     let namespace: Namespace
+    let policy: Policy
     let options: VolumeOptions
     let source: ChunkSource
     let logger: Logger
     let table = Mutex(Table())
-    /// Names of documents that just went away, for the next file created under them.
-    let recentNames = Mutex(RecentNames())
     /// Bytes that are not holes, per stored content, for st_blocks.
     let allocated = Mutex([ManifestID: Int64]())
     /// Layouts of contents just saved or opened (see `LayoutCache`).
     let layouts = Mutex(LayoutCache())
     /// SHA-256 per stored content, for `user.nexus.sha256`.
     let digests = Mutex([ManifestID: String]())
-    /// Refused requests waiting to be audited (see `noteRefusal`).
-    let refusals = Mutex(RefusalQueue())
     /// Tells the kernel about permission changes it did not make (set by the FUSE frontend).
     let invalidationHandler = Mutex<(@Sendable ([InodeNumber]) -> Void)?>(nil)
 
@@ -58,6 +55,7 @@ public final class Volume: Sendable {
     public init(repository: Repository, options: VolumeOptions = VolumeOptions(), logger: Logger = Logger(label: "nexusfs.vfs")) throws {
         self.repository = repository
         namespace = Namespace(repository: repository, options: options, logger: logger)
+        policy = Policy(namespace: namespace, repository: repository, options: options, logger: logger)
         self.options = options
         self.logger = logger
         source = ChunkSource(repository: repository)
@@ -75,7 +73,7 @@ public final class Volume: Sendable {
     /// Starts the thread that commits staged changes within the commit interval (see `Namespace`);
     /// it also audits the refusals noted since its last turn.
     public func startCommitting() {
-        namespace.startCommitting { [self] in stageRefusals() }
+        namespace.startCommitting { [policy] in policy.stageRefusals() }
     }
 
     /// Makes every staged change durable now (fsync, fsyncdir, shutdown); the committer adds checkpoints.
@@ -100,7 +98,7 @@ public final class Volume: Sendable {
         for content in contents where content.isModified {
             do { try save(content) } catch { firstError = firstError ?? error }
         }
-        stageRefusals()
+        policy.stageRefusals()
         do { try commitNow() } catch { firstError = firstError ?? error }
         if let firstError { repository.noteFailure(Self.summary(of: firstError)) }
         do {
@@ -110,11 +108,6 @@ public final class Volume: Sendable {
             firstError = firstError ?? error
         }
         if let firstError { throw firstError }
-    }
-
-    /// EROFS for anything that would change the `.versions` view.
-    static func refuseVirtual(_ inodes: InodeNumber...) throws {
-        if inodes.contains(where: VersionsView.isVirtual) { throw VFSError(.readOnly, "the version history is read-only") }
     }
 
     /// A name a program may create: `.versions` is taken by the history view.
@@ -270,5 +263,48 @@ public final class Volume: Sendable {
         } catch {
             logger.warning("could not delete unlinked inode \(inode): \(error)")
         }
+    }
+
+    /// Whether the inode's content has writes not yet saved (its save will record the version).
+    func hasUnsavedContent(_ inode: InodeNumber) -> Bool {
+        table.withLock { $0.inodes[inode]?.content?.isModified ?? false }
+    }
+
+    // MARK: Kernel caches
+
+    /// Tells the kernel that the permissions of these nodes changed behind its back.
+    func invalidate(_ inodes: [InodeNumber]) {
+        guard !inodes.isEmpty, let handler = invalidationHandler.withLock({ $0 }) else { return }
+        let known = table.withLock { table in inodes.filter { table.inodes[$0] != nil } }
+        handler(known)
+    }
+
+    /// Called with nodes whose attributes or ACLs changed other than through the kernel.
+    public func onInvalidation(_ handler: @escaping @Sendable ([InodeNumber]) -> Void) {
+        invalidationHandler.withLock { $0 = handler }
+    }
+
+    // MARK: DMS requests (see `Policy`)
+
+    /// The caller's level on `inode` (`user.nexus.access`).
+    public func level(of caller: Caller, on inode: InodeNumber) throws -> AccessLevel {
+        try policy.level(of: caller, on: inode)
+    }
+
+    /// Gives `principal` exactly `level` on the node, and with `recursive` below it (see `Policy.grant`).
+    /// Returns the nodes whose permissions changed.
+    public func grant(_ level: AccessLevel, to principal: Principal, on inode: InodeNumber, recursive: Bool,
+                      caller: Caller) throws -> [InodeNumber] {
+        try policy.grant(level, to: principal, on: inode, recursive: recursive, caller: caller)
+    }
+
+    /// Everyone with a level on the node, and why (`nexusfs access`).
+    public func accessReport(of inode: InodeNumber) throws -> [AccessGrant] {
+        try policy.accessReport(of: inode)
+    }
+
+    /// Adds a comment (comment level and above); `setXattr` of `system.nexus.comment` audits refusals.
+    public func addComment(_ text: String, on inode: InodeNumber, caller: Caller) throws {
+        try policy.addComment(text, on: inode, caller: caller)
     }
 }

@@ -5,7 +5,7 @@ import NexusTypes
 /// modes and ACLs (default_permissions with POSIX ACL support); the volume keeps them, applies
 /// folder defaults to new nodes, and decides what POSIX cannot say: comment and admin levels,
 /// granting, workflow, locks and holds.
-extension Volume {
+extension Policy {
     /// The node's access ACL: the stored one with the mode's classes, or the mode's three entries.
     func accessACL(of node: NodeRecord, in reader: CatalogReader) throws -> PosixACL {
         try storedAccessACL(of: node, in: reader) ?? PosixACL(mode: node.permissions)
@@ -86,7 +86,7 @@ extension Volume {
     }
 
     /// The caller's level on `inode` (`user.nexus.access`).
-    public func level(of caller: Caller, on inode: InodeNumber) throws -> AccessLevel {
+    func level(of caller: Caller, on inode: InodeNumber) throws -> AccessLevel {
         try namespace.read { reader in try self.level(of: caller, on: try reader.existingNode(inode), in: reader) }
     }
 
@@ -106,9 +106,9 @@ extension Volume {
     /// what is created in them. Needs admin on the node (EPERM otherwise); `owner` transfers
     /// ownership and needs the owner, on every node it reaches. Returns the nodes whose
     /// permissions changed.
-    public func grant(_ level: AccessLevel, to principal: Principal, on inode: InodeNumber, recursive: Bool,
+    func grant(_ level: AccessLevel, to principal: Principal, on inode: InodeNumber, recursive: Bool,
                       caller: Caller) throws -> [InodeNumber] {
-        try Self.refuseVirtual(inode)
+        try VersionsView.refuseVirtual(inode)
         if case .user(let id) = principal, id == PosixACL.undefinedID { throw VFSError(.invalid, "no such user id") }
         if case .group(let id) = principal, id == PosixACL.undefinedID { throw VFSError(.invalid, "no such group id") }
         let caller = caller.resolvingGroups()
@@ -228,7 +228,7 @@ extension Volume {
     // MARK: Who has access
 
     /// Everyone with a level on the node, and why (`nexusfs access`).
-    public func accessReport(of inode: InodeNumber) throws -> [AccessGrant] {
+    func accessReport(of inode: InodeNumber) throws -> [AccessGrant] {
         try namespace.read { reader in
             let node = try reader.existingNode(inode)
             let acl = try self.accessACL(of: node, in: reader)
@@ -275,11 +275,4 @@ extension Volume {
         }
         return nil
     }
-}
-
-/// One line of `nexusfs access`.
-public struct AccessGrant: Sendable, Equatable {
-    public var principal: Principal
-    public var level: AccessLevel
-    public var reason: String
 }
