@@ -10,13 +10,7 @@ extension Volume {
         if VersionsView.node(inode) == nil {
             guard try namespace.read({ try $0.existingNode(inode) }).kind == .directory else { throw VFSError(.notDirectory) }
         }
-        let entries: [DirectoryEntry] = []
-        return table.withLock { table in
-            let handle = table.nextHandle
-            table.nextHandle += 1
-            table.handles[handle] = .directory(inode: inode, entries: entries)
-            return handle
-        }
+        return files.openDirectory(inode)
     }
 
     /// `.`, `..` and the entries of a folder (real or in the `.versions` view).
@@ -38,17 +32,11 @@ extension Volume {
     /// The snapshot's entries from `offset` on; an entry's offset is its index, and the
     /// next offset to ask for is index + 1. Offset 0 (opendir or rewinddir) takes a new snapshot.
     public func listDirectory(_ handle: UInt64, from offset: Int64) throws -> ArraySlice<DirectoryEntry> {
-        if offset == 0 {
-            guard case .directory(let inode, _)? = table.withLock({ $0.handles[handle] }) else { throw VFSError(.badHandle) }
-            let entries = try listing(of: inode)
-            table.withLock { $0.handles[handle] = .directory(inode: inode, entries: entries) }
-            return entries[0...]
-        }
-        return try table.withLock { table in
-            guard case .directory(_, let entries)? = table.handles[handle] else { throw VFSError(.badHandle) }
-            let start = Int(max(0, min(offset, Int64(entries.count))))
-            return entries[start...]
-        }
+        guard offset == 0 else { return try files.entries(of: handle, from: offset) }
+        let inode = try files.directory(of: handle)
+        let entries = try listing(of: inode)
+        files.keep(entries, of: inode, for: handle)
+        return entries[0...]
     }
 
     /// The attributes of a listed entry, for readdirplus: the kernel then holds a reference.
@@ -59,7 +47,7 @@ extension Volume {
     }
 
     public func releaseDirectory(_ handle: UInt64) {
-        _ = table.withLock { $0.handles.removeValue(forKey: handle) }
+        files.releaseDirectory(handle)
     }
 
     /// statfs: the space of the disk under the repository, and the number of nodes.

@@ -40,19 +40,19 @@ extension Volume {
     }
 
     public func makeDirectory(_ name: [UInt8], in parent: InodeNumber, mode: UInt32, caller: Caller) throws -> Attributes {
-        attributes(try makeNode(name, in: parent, kind: .directory, mode: mode, caller: caller))
+        files.attributes(try makeNode(name, in: parent, kind: .directory, mode: mode, caller: caller))
     }
 
     public func makeSymlink(_ name: [UInt8], in parent: InodeNumber, target: [UInt8], caller: Caller) throws -> Attributes {
         guard !target.isEmpty, target.count <= 4096, !target.contains(0) else { throw VFSError(.invalid, "bad symlink target") }
-        return attributes(try makeNode(name, in: parent, kind: .symlink, mode: 0o777, target: target, caller: caller))
+        return files.attributes(try makeNode(name, in: parent, kind: .symlink, mode: 0o777, target: target, caller: caller))
     }
 
     /// mknod: FIFOs, sockets and device nodes (and regular files, as some programs ask).
     public func makeSpecial(_ name: [UInt8], in parent: InodeNumber, mode: UInt32, rdev: UInt64, caller: Caller) throws -> Attributes {
         guard let kind = NodeKind(mode: mode) else { throw VFSError(.invalid, "unknown file type") }
         if kind == .directory || kind == .symlink { throw VFSError(.invalid) }
-        return attributes(try makeNode(name, in: parent, kind: kind, mode: mode, rdev: rdev, caller: caller))
+        return files.attributes(try makeNode(name, in: parent, kind: kind, mode: mode, rdev: rdev, caller: caller))
     }
 
     public func readSymlink(_ inode: InodeNumber) throws -> [UInt8] {
@@ -123,7 +123,7 @@ extension Volume {
             return node
         }
         remember(inode)
-        return attributes(node)
+        return files.attributes(node)
     }
 
     /// Updates a folder's times (and link count) after an entry changed.

@@ -90,7 +90,7 @@ extension Volume {
             try w.updateNode(sourceNode)
             try policy.renamedFile(&sourceNode, from: name, in: parent, to: newName, in: newParent, replacing: replaced,
                                    continuesReplaced: continues, caller: caller,
-                                   hasUnsavedContent: self.hasUnsavedContent(source), w: w)
+                                   hasUnsavedContent: self.files.hasUnsavedContent(source), w: w)
             return sourceNode.kind == .regular ? source : nil
         }
         // A save renamed over a document took its owner and permissions: the kernel cached the temporary file's.

@@ -1,5 +1,4 @@
 import CatalogStore
-import CryptoCore
 import Foundation
 import NexusTypes
 
@@ -78,34 +77,10 @@ extension Volume {
             }) else { throw VFSError(.noData) }
             return text("\(latest.number.rawValue)")
         case "sha256":
-            return text(try contentDigest(of: inode))
+            return text(try files.contentDigest(of: inode))
         default:
             throw VFSError(.noData)
         }
-    }
-
-    /// SHA-256 of the saved content, as hex; remembered per content.
-    func contentDigest(of inode: InodeNumber) throws -> String {
-        let (node, _) = try readConsistently { try $0.existingNode(inode) }
-        guard node.kind == .regular else { throw VFSError(.noData) }
-        guard let manifest = node.manifest else { return Hex.encode(SHA256Hasher.hash([])) }
-        if let known = digests.withLock({ $0[manifest] }) { return known }
-        guard let stored = try namespace.read({ try $0.manifest(manifest) }) else { throw VFSError(.io, "content missing") }
-        let content = FileContent(inode: inode, layout: ContentLayout(manifest: stored), size: node.size, source: source)
-        var hasher = SHA256Hasher()
-        var offset: Int64 = 0
-        while offset < node.size {
-            let piece = try content.read(at: offset, count: 1 << 20)
-            if piece.isEmpty { break }
-            hasher.update(piece)
-            offset += Int64(piece.count)
-        }
-        let digest = Hex.encode(hasher.finalize())
-        digests.withLock { cache in
-            if cache.count > 10_000 { cache.removeAll() }
-            cache[manifest] = digest
-        }
-        return digest
     }
 
     static func json<T: Encodable>(_ value: T) -> String {
