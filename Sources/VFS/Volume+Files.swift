@@ -88,18 +88,20 @@ extension Volume {
                     node.permissions = mode & 0o7777
                     // chmod sets the ACL's owner, group class (its mask) and other entries.
                     if try w.reader.xattr(PosixACL.accessName, of: inode) != nil {
-                        try self.policy.store(accessACL: try self.policy.accessACL(of: before, in: w.reader).applying(mode: mode), on: &node, in: w)
+                        let acl = try self.policy.accessACL(of: before, in: w.reader).applying(mode: mode)
+                        try self.policy.store(accessACL: acl, on: &node, in: w)
                         node.permissions = mode & 0o7777
                     }
                 }
                 if let uid = changes.uid { node.uid = uid }
                 if let gid = changes.gid { node.gid = gid }
                 if node.permissions != before.permissions {
-                    try self.policy.audit("chmod", caller: caller, node: node, before: Policy.modeText(before), after: Policy.modeText(node), in: w)
+                    try self.policy.audit("chmod", caller: caller, node: node, before: Policy.modeText(before),
+                                          after: Policy.modeText(node), in: w)
                 }
                 if node.uid != before.uid || node.gid != before.gid {
                     try self.policy.audit("chown", caller: caller, node: node, before: "\(before.uid):\(before.gid)",
-                                   after: "\(node.uid):\(node.gid)", in: w)
+                                          after: "\(node.uid):\(node.gid)", in: w)
                 }
                 if changes.size != nil {
                     try self.policy.audit("truncate", caller: caller, node: node, after: "size \(changes.size ?? 0)", in: w)
@@ -107,8 +109,9 @@ extension Volume {
                 if let atime = changes.accessTime { node.accessTime = atime.resolved(now) }
                 if let mtime = changes.modificationTime { node.modificationTime = mtime.resolved(now) }
                 if changes.accessTime != nil || changes.modificationTime != nil {
-                    try self.policy.audit("times", caller: caller, node: node, before: "mtime \(before.modificationTime.totalNanoseconds)",
-                                   after: "mtime \(node.modificationTime.totalNanoseconds)", in: w)
+                    try self.policy.audit("times", caller: caller, node: node,
+                                          before: "mtime \(before.modificationTime.totalNanoseconds)",
+                                          after: "mtime \(node.modificationTime.totalNanoseconds)", in: w)
                 }
                 node.changeTime = now
                 try w.updateNode(node)

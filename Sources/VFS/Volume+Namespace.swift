@@ -28,7 +28,7 @@ extension Volume {
             try w.updateNode(node)
             if try policy.continueDeparted(name, in: parent, into: &node, caller: caller, in: w) { try w.updateNode(node) }
             try policy.audit(kind == .directory ? "mkdir" : kind == .symlink ? "symlink" : "create", caller: caller, node: node,
-                      after: Policy.modeText(node), in: w)
+                             after: Policy.modeText(node), in: w)
             if kind == .directory { folder.linkCount += 1 }
             folder.modificationTime = now
             folder.changeTime = now

@@ -28,7 +28,7 @@ extension Volume {
                 try policy.guardChange(.rename, of: sourceNode, caller: caller, in: w.reader)
                 try policy.guardChange(.rename, of: targetNode, caller: caller, in: w.reader)
                 try policy.audit("exchange", caller: caller, node: sourceNode,
-                          after: try w.reader.path(of: newParent).map { "\($0.appending(newName))" }, in: w)
+                                 after: try w.reader.path(of: newParent).map { "\($0.appending(newName))" }, in: w)
                 try w.removeEntry(named: name, in: parent)
                 try w.removeEntry(named: newName, in: newParent)
                 try w.insertEntry(EntryRecord(parent: parent, name: name, inode: target))
@@ -55,11 +55,11 @@ extension Volume {
                 if flags.contains(.noReplace) { throw VFSError(.exists) }
                 var targetNode = try w.reader.existingNode(target)
                 continues = try self.policy.continuesDocument(sourceNode, to: newName, replacing: targetNode, caller: caller,
-                                                       in: w.reader)
+                                                              in: w.reader)
                 try policy.guardChange(continues ? .save : .replace, of: targetNode, caller: caller, in: w.reader)
                 if !continues {
                     try policy.audit(targetNode.kind == .directory ? "rmdir" : "delete", caller: caller, node: targetNode,
-                              after: "replaced by a rename", in: w)
+                                     after: "replaced by a rename", in: w)
                 }
                 if sourceNode.kind == .directory {
                     guard targetNode.kind == .directory else { throw VFSError(.notDirectory) }
@@ -80,7 +80,7 @@ extension Volume {
             try w.removeEntry(named: name, in: parent)
             try w.insertEntry(EntryRecord(parent: newParent, name: newName, inode: source))
             try policy.audit("rename", caller: caller, node: sourceNode, before: before.map { "\($0)" },
-                      after: try w.reader.path(of: source).map { "\($0)" }, in: w)
+                             after: try w.reader.path(of: source).map { "\($0)" }, in: w)
             let movesFolder = sourceNode.kind == .directory && parent != newParent
             if parent != newParent {
                 try touch(parent, in: w, time: now, linkDelta: movesFolder ? -1 : 0)

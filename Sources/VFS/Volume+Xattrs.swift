@@ -143,7 +143,8 @@ extension Volume {
             node.changeTime = .now
             try w.updateNode(node)
             try self.policy.audit("xattr.set", caller: caller, node: node, detail: String(decoding: name, as: UTF8.self),
-                           before: existing.map { Policy.auditText($0, of: name) }, after: Policy.auditText(value, of: name), in: w)
+                                  before: existing.map { Policy.auditText($0, of: name) },
+                                  after: Policy.auditText(value, of: name), in: w)
         }
     }
 
@@ -166,7 +167,7 @@ extension Volume {
             node.changeTime = .now
             try w.updateNode(node)
             try self.policy.audit("xattr.remove", caller: caller, node: node, detail: String(decoding: name, as: UTF8.self),
-                           before: Policy.auditText(existing, of: name), after: nil, in: w)
+                                  before: Policy.auditText(existing, of: name), after: nil, in: w)
         }
     }
 }

@@ -1,4 +1,3 @@
-import BlobStorage
 import CatalogStore
 import Foundation
 import Logging
@@ -21,7 +20,6 @@ public final class Volume: Sendable {
     let policy: Policy
     let options: VolumeOptions
     let files: OpenFiles
-    let logger: Logger
     /// Tells the kernel about permission changes it did not make (set by the FUSE frontend).
     let invalidationHandler = Mutex<(@Sendable ([InodeNumber]) -> Void)?>(nil)
 
@@ -30,7 +28,6 @@ public final class Volume: Sendable {
         namespace = Namespace(repository: repository, options: options, logger: logger)
         policy = Policy(namespace: namespace, repository: repository, options: options, logger: logger)
         self.options = options
-        self.logger = logger
         files = OpenFiles(source: ChunkSource(repository: repository), namespace: namespace, policy: policy, options: options,
                           logger: logger)
         try removeOrphans()
