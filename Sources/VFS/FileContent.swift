@@ -6,11 +6,13 @@ import Synchronization
 /// pages written since, in memory. Shared by every handle of the inode.
 ///
 /// Thread-safe. Lock order: `saving`, then `state`, then the catalog (storing and reading
-/// chunks use it), then Volume.table. `isModified` takes no lock.
+/// chunks use it), then OpenFiles.table. `isModified` takes no lock.
 final class FileContent: Sendable {
     /// Bytes per page of written data: the kernel's page, so that the 4 KiB writes of databases,
     /// git and random-write workloads replace whole pages and never read the stored chunk first.
     static let pageSize: Int64 = 4 << 10
+    /// The largest file size: 1 PiB (the kernel's own limit is far above; EFBIG past this).
+    static let maxFileSize = Int64(1) << 50
 
     struct State {
         var base: ContentLayout {
@@ -41,7 +43,7 @@ final class FileContent: Sendable {
     /// Set while a background spill runs (see `spillInBackground`); `spills` is entered meanwhile.
     let spilling = Atomic<Bool>(false)
     let spills = DispatchGroup()
-    /// `State.modified`, readable without the state lock (under Volume.table, say); written
+    /// `State.modified`, readable without the state lock (under OpenFiles.table, say); written
     /// under the state lock whenever `modified` changes.
     private let unsaved = Atomic<Bool>(false)
     private let source: ChunkSource

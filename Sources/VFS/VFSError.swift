@@ -4,7 +4,7 @@ public struct VFSError: Error, CustomStringConvertible, Sendable {
         case notFound, exists, notEmpty, notDirectory, isDirectory, invalid, permissionDenied, notPermitted
         case noData, tooBig, rangeTooSmall, nameTooLong, noSpace, readOnly, notSupported, crossDevice
         case tooManyLinks, badHandle, noSuchOffset, io
-        /// A file would grow past `Volume.maxFileSize`.
+        /// A file would grow past `FileContent.maxFileSize`.
         case fileTooLarge
     }
 

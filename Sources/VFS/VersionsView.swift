@@ -45,6 +45,11 @@ enum VersionsView {
 
     static func isVirtual(_ inode: InodeNumber) -> Bool { inode.rawValue >> levelShift != 0 }
 
+    /// EROFS for anything that would change the `.versions` view.
+    static func refuseVirtual(_ inodes: InodeNumber...) throws {
+        if inodes.contains(where: isVirtual) { throw VFSError(.readOnly, "the version history is read-only") }
+    }
+
     /// `report.txt` version 3 is `report.00003.txt`; `.bashrc` and `Makefile` have no extension.
     static func fileName(of document: [UInt8], number: VersionNumber) -> [UInt8] {
         let (stem, ext) = split(document)

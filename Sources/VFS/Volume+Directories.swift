@@ -8,22 +8,16 @@ extension Volume {
     public func openDirectory(_ inode: InodeNumber) throws -> UInt64 {
         // The listing itself is taken by the first read, at offset 0.
         if VersionsView.node(inode) == nil {
-            guard try read({ try self.node(inode, in: $0) }).kind == .directory else { throw VFSError(.notDirectory) }
+            guard try namespace.read({ try $0.existingNode(inode) }).kind == .directory else { throw VFSError(.notDirectory) }
         }
-        let entries: [DirectoryEntry] = []
-        return table.withLock { table in
-            let handle = table.nextHandle
-            table.nextHandle += 1
-            table.handles[handle] = .directory(inode: inode, entries: entries)
-            return handle
-        }
+        return files.openDirectory(inode)
     }
 
     /// `.`, `..` and the entries of a folder (real or in the `.versions` view).
     func listing(of inode: InodeNumber) throws -> [DirectoryEntry] {
         if let view = VersionsView.node(inode) { return try versionsListing(view) }
-        return try read { reader -> [DirectoryEntry] in
-            let node = try self.node(inode, in: reader)
+        return try namespace.read { reader -> [DirectoryEntry] in
+            let node = try reader.existingNode(inode)
             guard node.kind == .directory else { throw VFSError(.notDirectory) }
             let parent = inode == .root ? inode : (try reader.names(of: inode).first?.parent ?? inode)
             var entries = [DirectoryEntry(name: [0x2e], inode: inode, mode: node.mode),
@@ -38,17 +32,11 @@ extension Volume {
     /// The snapshot's entries from `offset` on; an entry's offset is its index, and the
     /// next offset to ask for is index + 1. Offset 0 (opendir or rewinddir) takes a new snapshot.
     public func listDirectory(_ handle: UInt64, from offset: Int64) throws -> ArraySlice<DirectoryEntry> {
-        if offset == 0 {
-            guard case .directory(let inode, _)? = table.withLock({ $0.handles[handle] }) else { throw VFSError(.badHandle) }
-            let entries = try listing(of: inode)
-            table.withLock { $0.handles[handle] = .directory(inode: inode, entries: entries) }
-            return entries[0...]
-        }
-        return try table.withLock { table in
-            guard case .directory(_, let entries)? = table.handles[handle] else { throw VFSError(.badHandle) }
-            let start = Int(max(0, min(offset, Int64(entries.count))))
-            return entries[start...]
-        }
+        guard offset == 0 else { return try files.entries(of: handle, from: offset) }
+        let inode = try files.directory(of: handle)
+        let entries = try listing(of: inode)
+        files.keep(entries, of: inode, for: handle)
+        return entries[0...]
     }
 
     /// The attributes of a listed entry, for readdirplus: the kernel then holds a reference.
@@ -59,14 +47,14 @@ extension Volume {
     }
 
     public func releaseDirectory(_ handle: UInt64) {
-        _ = table.withLock { $0.handles.removeValue(forKey: handle) }
+        files.releaseDirectory(handle)
     }
 
     /// statfs: the space of the disk under the repository, and the number of nodes.
     public func statistics() throws -> VolumeStatistics {
         var disk = statvfs()
         guard statvfs(repository.path, &disk) == 0 else { throw VFSError(.io, "statvfs \(repository.path)") }
-        let nodes = UInt64(try read { try $0.nodeCount() })
+        let nodes = UInt64(try namespace.read { try $0.nodeCount() })
         let scale = UInt64(disk.f_frsize) / 4096
         return VolumeStatistics(blockSize: 4096, blocks: UInt64(disk.f_blocks) * max(scale, 1),
                                 blocksFree: UInt64(disk.f_bfree) * max(scale, 1),

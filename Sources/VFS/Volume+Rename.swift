@@ -10,25 +10,25 @@ extension Volume {
               !(flags.contains(.noReplace) && flags.contains(.exchange)) else {
             throw VFSError(.invalid, "unsupported rename flags \(flags.rawValue)")
         }
-        try Self.refuseVirtual(parent, newParent)
+        try VersionsView.refuseVirtual(parent, newParent)
         let name = try Self.name(name)
         let newName = try Self.creatableName(newName)
         let now = FileTime.now
-        let moved = try stage { w -> InodeNumber? in
+        let moved = try namespace.stage { w -> InodeNumber? in
             guard let source = try w.reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }
-            var sourceNode = try self.node(source, in: w.reader)
-            guard try self.node(newParent, in: w.reader).kind == .directory else { throw VFSError(.notDirectory) }
+            var sourceNode = try w.reader.existingNode(source)
+            guard try w.reader.existingNode(newParent).kind == .directory else { throw VFSError(.notDirectory) }
             let target = try w.reader.entry(named: newName, in: newParent)
             if sourceNode.kind == .directory { try refuseMoveIntoItself(source, to: newParent, in: w) }
 
             if flags.contains(.exchange) {
                 guard let target else { throw VFSError(.notFound) }
-                var targetNode = try self.node(target, in: w.reader)
+                var targetNode = try w.reader.existingNode(target)
                 if targetNode.kind == .directory { try refuseMoveIntoItself(target, to: parent, in: w) }
-                try guardChange(.rename, of: sourceNode, caller: caller, in: w.reader)
-                try guardChange(.rename, of: targetNode, caller: caller, in: w.reader)
-                try audit("exchange", caller: caller, node: sourceNode,
-                          after: try w.reader.path(of: newParent).map { "\($0.appending(newName))" }, in: w)
+                try policy.guardChange(.rename, of: sourceNode, caller: caller, in: w.reader)
+                try policy.guardChange(.rename, of: targetNode, caller: caller, in: w.reader)
+                try policy.audit("exchange", caller: caller, node: sourceNode,
+                                 after: try w.reader.path(of: newParent).map { "\($0.appending(newName))" }, in: w)
                 try w.removeEntry(named: name, in: parent)
                 try w.removeEntry(named: newName, in: newParent)
                 try w.insertEntry(EntryRecord(parent: parent, name: name, inode: target))
@@ -53,13 +53,13 @@ extension Volume {
             if let target {
                 if target == source { return nil }
                 if flags.contains(.noReplace) { throw VFSError(.exists) }
-                var targetNode = try self.node(target, in: w.reader)
-                continues = try self.continuesDocument(sourceNode, to: newName, replacing: targetNode, caller: caller,
-                                                       in: w.reader)
-                try guardChange(continues ? .save : .replace, of: targetNode, caller: caller, in: w.reader)
+                var targetNode = try w.reader.existingNode(target)
+                continues = try self.policy.continuesDocument(sourceNode, to: newName, replacing: targetNode, caller: caller,
+                                                              in: w.reader)
+                try policy.guardChange(continues ? .save : .replace, of: targetNode, caller: caller, in: w.reader)
                 if !continues {
-                    try audit(targetNode.kind == .directory ? "rmdir" : "delete", caller: caller, node: targetNode,
-                              after: "replaced by a rename", in: w)
+                    try policy.audit(targetNode.kind == .directory ? "rmdir" : "delete", caller: caller, node: targetNode,
+                                     after: "replaced by a rename", in: w)
                 }
                 if sourceNode.kind == .directory {
                     guard targetNode.kind == .directory else { throw VFSError(.notDirectory) }
@@ -75,12 +75,12 @@ extension Volume {
                 try w.updateNode(targetNode)
                 replaced = targetNode
             }
-            try guardChange(.rename, of: sourceNode, caller: caller, in: w.reader)
+            try policy.guardChange(.rename, of: sourceNode, caller: caller, in: w.reader)
             let before = try w.reader.path(of: source)
             try w.removeEntry(named: name, in: parent)
             try w.insertEntry(EntryRecord(parent: newParent, name: newName, inode: source))
-            try audit("rename", caller: caller, node: sourceNode, before: before.map { "\($0)" },
-                      after: try w.reader.path(of: source).map { "\($0)" }, in: w)
+            try policy.audit("rename", caller: caller, node: sourceNode, before: before.map { "\($0)" },
+                             after: try w.reader.path(of: source).map { "\($0)" }, in: w)
             let movesFolder = sourceNode.kind == .directory && parent != newParent
             if parent != newParent {
                 try touch(parent, in: w, time: now, linkDelta: movesFolder ? -1 : 0)
@@ -88,8 +88,9 @@ extension Volume {
             try touch(newParent, in: w, time: now, linkDelta: (movesFolder ? 1 : 0) - (removedFolder ? 1 : 0))
             sourceNode.changeTime = now
             try w.updateNode(sourceNode)
-            try renamedFile(&sourceNode, from: name, in: parent, to: newName, in: newParent, replacing: replaced,
-                            continuesReplaced: continues, caller: caller, w: w)
+            try policy.renamedFile(&sourceNode, from: name, in: parent, to: newName, in: newParent, replacing: replaced,
+                                   continuesReplaced: continues, caller: caller,
+                                   hasUnsavedContent: self.files.hasUnsavedContent(source), w: w)
             return sourceNode.kind == .regular ? source : nil
         }
         // A save renamed over a document took its owner and permissions: the kernel cached the temporary file's.

@@ -5,7 +5,7 @@ extension Volume {
     /// The `.versions` entry `name` under `parent`, when `parent` or `name` belongs to the view.
     func versionsLookup(_ name: [UInt8], in parent: InodeNumber) throws -> Attributes? {
         if let view = VersionsView.node(parent) {
-            return try read { reader -> Attributes in
+            return try namespace.read { reader -> Attributes in
                 switch view {
                 case .folder(let dir):
                     guard let fileName = FileName(bytes: name), let inode = try reader.entry(named: fileName, in: dir),
@@ -22,8 +22,8 @@ extension Volume {
             }
         }
         guard name == VersionsView.name else { return nil }
-        return try read { reader in
-            guard try node(parent, in: reader).kind == .directory else { throw VFSError(.notDirectory) }
+        return try namespace.read { reader in
+            guard try reader.existingNode(parent).kind == .directory else { throw VFSError(.notDirectory) }
             return try versionsAttributes(.folder(parent), in: reader)
         }
     }
@@ -40,7 +40,7 @@ extension Volume {
         let inode = VersionsView.inode(view)
         switch view {
         case .folder(let dir):
-            let folder = try node(dir, in: reader)
+            let folder = try reader.existingNode(dir)
             guard folder.kind == .directory else { throw VFSError(.notFound) }
             return Attributes(inode: inode, mode: NodeKind.directory.rawValue | folder.permissions & 0o555, linkCount: 2, uid: folder.uid,
                               gid: folder.gid, rdev: 0, size: 0, blocks: 0, accessTime: folder.accessTime,
@@ -73,12 +73,12 @@ extension Volume {
         let source: NodeRecord
         switch view {
         case .folder(let dir):
-            source = try node(dir, in: reader)
+            source = try reader.existingNode(dir)
         case .document(let document), .version(let document, _):
             guard let inode = try reader.node(ofDocument: document) else { throw VFSError(.notFound) }
-            source = try node(inode, in: reader)
+            source = try reader.existingNode(inode)
         }
-        guard let acl = try storedAccessACL(of: source, in: reader) else { return nil }
+        guard let acl = try policy.storedAccessACL(of: source, in: reader) else { return nil }
         switch view {
         case .folder: return acl.mapping { $0 & 5 }
         case .document: return acl.mapping { $0 & 4 == 0 ? 0 : 5 }
@@ -88,7 +88,7 @@ extension Volume {
 
     /// The listing of a view folder, `.` and `..` first.
     func versionsListing(_ view: VersionsView.Node) throws -> [DirectoryEntry] {
-        try read { reader in
+        try namespace.read { reader in
             let directory = NodeKind.directory.rawValue | 0o555
             switch view {
             case .folder(let dir):
@@ -121,7 +121,7 @@ extension Volume {
 
     /// The stored content of one version, to read through a handle.
     func versionContent(document: Int64, number: VersionNumber) throws -> (ContentLayout, Int64) {
-        try read { reader in
+        try namespace.read { reader in
             guard let version = try reader.version(of: document, number: number),
                   let manifest = try reader.manifest(version.manifest) else { throw VFSError(.notFound) }
             return (ContentLayout(manifest: manifest), version.size)

@@ -238,7 +238,7 @@ struct AccessTests {
         #expect(saved == temp && saved != doc)
         #expect(try t.volume.xattr(name("user.nexus.status"), of: saved, caller: alice) == name("review"))
         #expect(try t.volume.attributes(of: saved).uid == alice.uid, "the document keeps its owner")
-        #expect(try t.volume.comments(of: saved).map(\.text) == ["first look"])
+        #expect(try t.volume.policy.comments(of: saved).map(\.text) == ["first look"])
         #expect(try t.versions(saved).count == 2)
 
         // A file under hold is never dissolved into a document: renamed over it, it replaces it.

@@ -34,9 +34,9 @@ struct VolumeConcurrencyTests {
         let (attributes, first) = try t.volume.create(Array("f".utf8), in: .root, mode: 0o644, flags: O_WRONLY, caller: t.user)
         let second = try t.volume.open(attributes.inode, flags: O_WRONLY, caller: t.user)
         try t.write(first, Array("written".utf8))
-        let content = try #require(try t.volume.fileHandle(first).content)
+        let content = try #require(try t.volume.files.fileHandle(first).content)
         // A save that has sealed but not staged yet...
-        let sealed = try content.seal(chunker: t.volume.source.chunker, source: t.volume.source)
+        let sealed = try content.seal(chunker: t.volume.files.source.chunker, source: t.volume.files.source)
         #expect(content.isModified, "sealing alone must not make the content look saved")
         // ...while the other handle is closed and the file opened again.
         try t.volume.release(second)
@@ -53,8 +53,8 @@ struct VolumeConcurrencyTests {
         let t = try TestVolume()
         let (attributes, handle) = try t.volume.create(Array("f".utf8), in: .root, mode: 0o644, flags: O_RDWR, caller: t.user)
         try t.write(handle, Array("one".utf8))
-        let content = try #require(try t.volume.fileHandle(handle).content)
-        let sealed = try content.seal(chunker: t.volume.source.chunker, source: t.volume.source)
+        let content = try #require(try t.volume.files.fileHandle(handle).content)
+        let sealed = try content.seal(chunker: t.volume.files.source.chunker, source: t.volume.files.source)
         try t.write(handle, Array("two".utf8), at: 3)
         content.markSaved(changes: sealed.changes)
         #expect(content.isModified)

@@ -5,7 +5,7 @@ import NexusTypes
 /// over a document becomes the document (its next version); a file created under a name
 /// that was just deleted or renamed to a backup name continues that name's history; files
 /// under swap, lock and temporary names have no history of their own.
-extension Volume {
+extension Policy {
     /// Adds a version of `node`'s current content to its document when that is a real save:
     /// the node has a name that is not transient, and the content differs from the latest version.
     func recordVersion(of node: NodeRecord, author: UInt32, in w: CatalogWriter) throws {
@@ -32,11 +32,6 @@ extension Volume {
                   after: "version \(number.rawValue), \(node.size) bytes", in: w)
     }
 
-    /// Whether the inode's content has writes not yet saved (its save will record the version).
-    func hasUnsavedContent(_ inode: InodeNumber) -> Bool {
-        table.withLock { $0.inodes[inode]?.content?.isModified ?? false }
-    }
-
     /// `node` takes over a document: its history, owner and permissions, and its attributes
     /// (its own status, lock and hold never override the document's). The document's previous
     /// holder, if any, gets a fresh document without history.
@@ -54,10 +49,10 @@ extension Volume {
         node.document = document
         let own = try w.reader.xattrs(of: node.inode).map(\.name)
         // Who may do what is the document's, not what the new file was created with.
-        for name in own where Self.isIdentity(name) && !identity.xattrs.contains(where: { $0.name == name }) {
+        for name in own where XattrName.isIdentity(name) && !identity.xattrs.contains(where: { $0.name == name }) {
             try w.removeXattr(name, from: node.inode)
         }
-        for attribute in identity.xattrs where Self.isIdentity(attribute.name) || (!own.contains(attribute.name) && Self.isStored(attribute.name)) {
+        for attribute in identity.xattrs where XattrName.isIdentity(attribute.name) || (!own.contains(attribute.name) && XattrName.isStored(attribute.name)) {
             try w.setXattr(attribute.name, to: attribute.value, on: node.inode)
         }
         let before = node
@@ -82,6 +77,16 @@ extension Volume {
                 }
             }
         }
+    }
+
+    /// A regular file just created as `name` continues the history of a document that lost that
+    /// name a moment ago by the caller's doing (deleted, or renamed to a backup name); false if none.
+    func continueDeparted(_ name: FileName, in parent: InodeNumber, into node: inout NodeRecord, caller: Caller,
+                          in w: CatalogWriter) throws -> Bool {
+        guard node.kind == .regular, !SavePatterns.isTransient(name.bytes),
+              let identity = recentNames.withLock({ $0.adopt(name.bytes, in: parent, by: caller.uid) }) else { return false }
+        try adopt(identity, into: &node, caller: caller, in: w)
+        return true
     }
 
     /// Remembers that `node`'s name went away (deleted, or renamed to a backup name) by the
@@ -120,10 +125,11 @@ extension Volume {
     }
 
     /// Applied to a regular file after it was renamed to `newName` (over `replaced`, if any;
-    /// `continuesReplaced` is `continuesDocument` for it, as the rename decided).
+    /// `continuesReplaced` is `continuesDocument` for it, as the rename decided). `hasUnsavedContent`
+    /// tells whether the file has writes not yet saved (its save will record the version).
     func renamedFile(_ source: inout NodeRecord, from name: FileName, in parent: InodeNumber, to newName: FileName,
                      in newParent: InodeNumber, replacing replaced: NodeRecord?, continuesReplaced: Bool, caller: Caller,
-                     w: CatalogWriter) throws {
+                     hasUnsavedContent: @autoclosure () -> Bool, w: CatalogWriter) throws {
         guard source.kind == .regular else { return }
         let wasTransient = SavePatterns.isTransient(name.bytes)
         let isTransient = SavePatterns.isTransient(newName.bytes)
@@ -145,6 +151,6 @@ extension Volume {
         if source.document == nil { source.document = try w.allocateDocument() }
         try w.updateNode(source)
         // The rename is the save's commit point, unless the file's close is still to come.
-        if !hasUnsavedContent(source.inode) { try recordVersion(of: source, author: caller.uid, in: w) }
+        if !hasUnsavedContent() { try recordVersion(of: source, author: caller.uid, in: w) }
     }
 }

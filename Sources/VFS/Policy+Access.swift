@@ -5,7 +5,7 @@ import NexusTypes
 /// modes and ACLs (default_permissions with POSIX ACL support); the volume keeps them, applies
 /// folder defaults to new nodes, and decides what POSIX cannot say: comment and admin levels,
 /// granting, workflow, locks and holds.
-extension Volume {
+extension Policy {
     /// The node's access ACL: the stored one with the mode's classes, or the mode's three entries.
     func accessACL(of node: NodeRecord, in reader: CatalogReader) throws -> PosixACL {
         try storedAccessACL(of: node, in: reader) ?? PosixACL(mode: node.permissions)
@@ -86,8 +86,8 @@ extension Volume {
     }
 
     /// The caller's level on `inode` (`user.nexus.access`).
-    public func level(of caller: Caller, on inode: InodeNumber) throws -> AccessLevel {
-        try read { reader in try self.level(of: caller, on: try self.node(inode, in: reader), in: reader) }
+    func level(of caller: Caller, on inode: InodeNumber) throws -> AccessLevel {
+        try namespace.read { reader in try self.level(of: caller, on: try reader.existingNode(inode), in: reader) }
     }
 
     /// EACCES unless the caller has at least `required` on the node.
@@ -106,14 +106,14 @@ extension Volume {
     /// what is created in them. Needs admin on the node (EPERM otherwise); `owner` transfers
     /// ownership and needs the owner, on every node it reaches. Returns the nodes whose
     /// permissions changed.
-    public func grant(_ level: AccessLevel, to principal: Principal, on inode: InodeNumber, recursive: Bool,
+    func grant(_ level: AccessLevel, to principal: Principal, on inode: InodeNumber, recursive: Bool,
                       caller: Caller) throws -> [InodeNumber] {
-        try Self.refuseVirtual(inode)
+        try VersionsView.refuseVirtual(inode)
         if case .user(let id) = principal, id == PosixACL.undefinedID { throw VFSError(.invalid, "no such user id") }
         if case .group(let id) = principal, id == PosixACL.undefinedID { throw VFSError(.invalid, "no such group id") }
         let caller = caller.resolvingGroups()
-        return try stage { w -> [InodeNumber] in
-            let top = try self.node(inode, in: w.reader)
+        return try namespace.stage { w -> [InodeNumber] in
+            let top = try w.reader.existingNode(inode)
             try self.require(.admin, of: caller, on: top, in: w.reader, "granting", error: .notPermitted)
             if level == .owner {
                 guard case .user = principal else { throw VFSError(.invalid, "only a user can own a document") }
@@ -228,9 +228,9 @@ extension Volume {
     // MARK: Who has access
 
     /// Everyone with a level on the node, and why (`nexusfs access`).
-    public func accessReport(of inode: InodeNumber) throws -> [AccessGrant] {
-        try read { reader in
-            let node = try self.node(inode, in: reader)
+    func accessReport(of inode: InodeNumber) throws -> [AccessGrant] {
+        try namespace.read { reader in
+            let node = try reader.existingNode(inode)
             let acl = try self.accessACL(of: node, in: reader)
             let markers = try self.markers(of: inode, in: reader)
             let mask = acl.entry(.mask)?.permissions ?? 7
@@ -275,11 +275,4 @@ extension Volume {
         }
         return nil
     }
-}
-
-/// One line of `nexusfs access`.
-public struct AccessGrant: Sendable, Equatable {
-    public var principal: Principal
-    public var level: AccessLevel
-    public var reason: String
 }
