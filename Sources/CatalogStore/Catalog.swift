@@ -105,6 +105,12 @@ public final class Catalog: Sendable {
         return nil
     }
 
+    /// A stored attribute's value, if the cache knows (as `cachedNode`; `.some(nil)`: known absent).
+    public func cachedXattr(_ name: [UInt8], of inode: InodeNumber) -> [UInt8]?? {
+        if case .hit(let value) = cache.xattr(name, of: inode) { return .some(value) }
+        return nil
+    }
+
     /// The inode `name` in `parent` names, if the cache knows (as `cachedNode`).
     public func cachedEntry(named name: FileName, in parent: InodeNumber) -> InodeNumber?? {
         if case .hit(let inode) = cache.entry(name, in: parent) { return .some(inode) }

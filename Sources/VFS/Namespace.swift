@@ -59,6 +59,11 @@ final class Namespace: Sendable {
         catalog.cachedNode(inode)
     }
 
+    /// A stored attribute as the catalog's cache holds it (see `Catalog.cachedXattr`).
+    func cachedXattr(_ name: [UInt8], of inode: InodeNumber) -> [UInt8]?? {
+        catalog.cachedXattr(name, of: inode)
+    }
+
     /// The entry as the catalog's cache holds it (see `Catalog.cachedEntry`).
     func cachedEntry(named name: FileName, in parent: InodeNumber) -> InodeNumber?? {
         catalog.cachedEntry(named: name, in: parent)

@@ -15,7 +15,7 @@ extension Volume {
         guard XattrName.isStored(name) || XattrName.isACL(name) || XattrName.computed.contains(name)
                 || name == XattrName.grantRequest || name == XattrName.commentRequest else { throw VFSError(.notSupported) }
         // A namespace prefix alone names nothing.
-        guard name != Array("user.".utf8), name != Array("trusted.".utf8) else { throw VFSError(.invalid) }
+        guard !XattrName.namespaces.contains(name) else { throw VFSError(.invalid) }
     }
 
     // MARK: Reading
@@ -35,6 +35,13 @@ extension Volume {
         }
         if XattrName.computed.contains(name) { return try computedXattr(name, of: inode, caller: caller) }
         if name == XattrName.grantRequest || name == XattrName.commentRequest { throw VFSError(.noData) }
+        // Without a turn on the connection when the cache knows: the kernel asks for
+        // security.capability before the first write to every file, also while a commit runs.
+        if XattrName.isStored(name), case .some(.some) = namespace.cachedNode(inode),
+           case let cached? = namespace.cachedXattr(name, of: inode) {
+            guard let value = cached else { throw VFSError(.noData) }
+            return value
+        }
         let value = try namespace.read { reader -> [UInt8]? in
             let node = try reader.existingNode(inode)
             if name == PosixACL.accessName {

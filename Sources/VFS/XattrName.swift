@@ -13,10 +13,17 @@ enum XattrName {
     static let grantRequest = Array("system.nexus.grant".utf8)
     static let commentRequest = Array("system.nexus.comment".utf8)
 
-    /// Namespaces kept as they are.
+    /// Namespaces kept as they are. The kernel decides who may set `trusted.*` and `security.*`
+    /// (CAP_SYS_ADMIN; CAP_SETFCAP for `security.capability`, which it also removes when a file is
+    /// written or changes owner), as on ext4.
     static func isStored(_ name: [UInt8]) -> Bool {
-        (name.starts(with: Array("user.".utf8)) && !computed.contains(name)) || name.starts(with: Array("trusted.".utf8))
+        (name.starts(with: user) && !computed.contains(name)) || name.starts(with: trusted) || name.starts(with: security)
     }
+
+    static let namespaces = [user, trusted, security]
+    private static let user = Array("user.".utf8)
+    private static let trusted = Array("trusted.".utf8)
+    private static let security = Array("security.".utf8)
 
     static func isACL(_ name: [UInt8]) -> Bool { name == PosixACL.accessName || name == PosixACL.defaultName }
 

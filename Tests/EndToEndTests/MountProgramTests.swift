@@ -76,6 +76,31 @@ struct MountProgramTests {
         #expect(diff.contains("notes.txt"), "git diff over the history: \(diff)")
     }
 
+    @Test("setcap and getcap: a file capability is kept, read back, survives a remount, and goes when the file is written")
+    func fileCapabilities() throws {
+        let mount = try MountedRepository("setcap", options: ["commit=1", "allow_other"])
+        try mount.workspace.openToTestUsers()
+        let tool = mount.path("ping-like")
+        try mustRun("/bin/cp", ["/bin/true", tool])
+        // Writable by anyone: only the capability check stands between a user and setcap.
+        try #require(chmod(tool, 0o777) == 0)
+        try mustRun("/usr/sbin/setcap", ["cap_net_raw+ep", tool])
+        #expect(try mustRun("/usr/sbin/getcap", [tool]).out.contains("cap_net_raw=ep"))
+        // The program still runs, with the capability attached.
+        try mustRun(tool, [])
+        try mount.remount()
+        #expect(try mustRun("/usr/sbin/getcap", [tool]).out.contains("cap_net_raw=ep"), "lost by a remount")
+        // An unprivileged user may not set one (the kernel asks for CAP_SETFCAP).
+        let other = try runAs(try TestUsers.require().alice, "/usr/sbin/setcap", ["cap_net_raw+ep", tool])
+        #expect(!other.exitedWith0 && other.err.contains("Operation not permitted"), "\(other)")
+        // Writing the file drops the capability, as on ext4.
+        let handle = try #require(FileHandle(forWritingAtPath: tool))
+        handle.seekToEndOfFile()
+        handle.write(Data([0]))
+        try handle.close()
+        #expect(try mustRun("/usr/sbin/getcap", [tool]).out.isEmpty, "the capability outlived a write")
+    }
+
     @Test("sqlite3 in WAL mode: one writer and two concurrent readers, consistent snapshots, integrity ok, data there after a remount")
     func sqliteWAL() throws {
         let mount = try MountedRepository("sqlite")

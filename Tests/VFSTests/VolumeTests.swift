@@ -256,7 +256,7 @@ struct VolumeTests {
         #expect(try t.contents(try t.volume.lookup(Array("two".utf8), in: .root).inode) == Array("y".utf8))
     }
 
-    @Test("xattrs: missing is ENODATA, create/replace flags, 64 KiB values, unsupported namespaces")
+    @Test("xattrs: missing is ENODATA, create/replace flags, 64 KiB values, security.* stored, other system.* unsupported")
     func xattrs() throws {
         let t = try TestVolume()
         let inode = try t.create("f", [])
@@ -267,7 +267,15 @@ struct VolumeTests {
         #expect { try t.volume.setXattr(name, to: [1], flags: 1, on: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .exists }
         #expect { try t.volume.setXattr(Array("user.new".utf8), to: [1], flags: 2, on: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .noData }
         #expect { try t.volume.setXattr(name, to: [UInt8](repeating: 0, count: 65537), flags: 0, on: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .tooBig }
-        #expect { try t.volume.xattr(Array("security.selinux".utf8), of: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .notSupported }
+        #expect { try t.volume.xattr(Array("system.other".utf8), of: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .notSupported }
+        #expect { try t.volume.setXattr(Array("security.".utf8), to: [1], flags: 0, on: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .invalid }
+        // security.* is stored as on ext4 (the kernel checks the capabilities it needs).
+        let label = Array("security.selinux".utf8)
+        #expect { try t.volume.xattr(label, of: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .noData }
+        try t.volume.setXattr(label, to: Array("system_u:object_r:etc_t:s0".utf8), flags: 0, on: inode, caller: t.user)
+        #expect(try t.volume.xattr(label, of: inode, caller: t.user) == Array("system_u:object_r:etc_t:s0".utf8))
+        #expect(try t.volume.xattrNames(of: inode) == [label, name] || t.volume.xattrNames(of: inode) == [name, label])
+        try t.volume.removeXattr(label, from: inode, caller: t.user)
         #expect(try t.volume.xattrNames(of: inode) == [name])
         try t.volume.removeXattr(name, from: inode, caller: t.user)
         #expect(try t.volume.xattrNames(of: inode).isEmpty)
