@@ -51,29 +51,39 @@ enum VersionsView {
     }
 
     /// `report.txt` version 3 is `report.00003.txt`; `.bashrc` and `Makefile` have no extension.
+    /// A name too long to take the number loses the end of its stem (at a character boundary),
+    /// so that every version has a name of at most 255 bytes.
     static func fileName(of document: [UInt8], number: VersionNumber) -> [UInt8] {
-        let (stem, ext) = split(document)
+        var (stem, ext) = split(document)
         var digits = Array(String(number.rawValue).utf8)
         while digits.count < 5 { digits.insert(UInt8(ascii: "0"), at: 0) }
+        // An extension that leaves the stem less than half the room is part of the stem.
+        if ext.count + 1 > FileName.maxLength / 2 { (stem, ext) = (document, []) }
+        let suffix = 1 + digits.count + (ext.isEmpty ? 0 : 1 + ext.count)
+        stem = prefix(of: stem, fitting: FileName.maxLength - suffix)
         return stem + [UInt8(ascii: ".")] + digits + (ext.isEmpty ? [] : [UInt8(ascii: ".")] + ext)
     }
 
-    /// The version number a file name in a document's folder stands for.
+    /// The first bytes of `name`, at most `room`, without a character cut in two.
+    private static func prefix(of name: [UInt8], fitting room: Int) -> [UInt8] {
+        guard name.count > room else { return name }
+        var cut = room
+        // A UTF-8 continuation byte (10xxxxxx) at the cut: the character starts before it.
+        while cut > 0 && name[cut] & 0xC0 == 0x80 { cut -= 1 }
+        // Not UTF-8 at all (names are bytes): cut where the room ends.
+        return Array(name[..<(cut > 0 ? cut : room)])
+    }
+
+    /// The version number a file name in a document's folder stands for: a `.NNNNN` run whose
+    /// number gives this very name back.
     static func number(in fileName: [UInt8], of document: [UInt8]) -> VersionNumber? {
-        let (stem, ext) = split(document)
-        var rest = fileName[...]
-        if !ext.isEmpty {
-            guard rest.count > ext.count + 1, rest.suffix(ext.count).elementsEqual(ext),
-                  rest[rest.endIndex - ext.count - 1] == UInt8(ascii: ".") else { return nil }
-            rest = rest.dropLast(ext.count + 1)
+        for dot in fileName.indices where fileName[dot] == UInt8(ascii: ".") {
+            let digits = fileName[(dot + 1)...].prefix { $0 >= 0x30 && $0 <= 0x39 }
+            guard digits.count >= 5, digits.count <= 18, let value = Int64(String(decoding: digits, as: UTF8.self)),
+                  value > 0, fileName == Self.fileName(of: document, number: VersionNumber(value)) else { continue }
+            return VersionNumber(value)
         }
-        guard rest.count > stem.count + 1, rest.prefix(stem.count).elementsEqual(stem),
-              rest[rest.startIndex + stem.count] == UInt8(ascii: ".") else { return nil }
-        let digits = rest.dropFirst(stem.count + 1)
-        guard digits.count >= 5, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let value = Int64(String(decoding: digits, as: UTF8.self)), value > 0,
-              fileName == Self.fileName(of: document, number: VersionNumber(value)) else { return nil }
-        return VersionNumber(value)
+        return nil
     }
 
     /// Splits at the last dot that is not the first byte.

@@ -33,6 +33,25 @@ struct MountVersionTests {
         #expect(names == ["notes.txt"], "\(names)")
     }
 
+    @Test("documents with names of 250 to 255 bytes (ASCII, UTF-8, a long extension) keep every version reachable under a name of at most 255 bytes")
+    func longNames() throws {
+        let mount = try MountedRepository("longnames")
+        let names = [String(repeating: "a", count: 251) + ".txt", String(repeating: "é", count: 127) + "x",
+                     "report." + String(repeating: "e", count: 248)]
+        for name in names {
+            try #require(name.utf8.count >= 250 && name.utf8.count <= 255)
+            let file = mount.path(name)
+            for round in 1...3 { try "round \(round)\n".write(toFile: file, atomically: false, encoding: .utf8) }
+            let versions = try FileManager.default.contentsOfDirectory(atPath: mount.path(".versions/" + name)).sorted()
+            #expect(versions.count == 3 && versions.allSatisfy { $0.utf8.count <= 255 }, "\(versions)")
+            #expect(try history(mount, name) == ["round 1\n", "round 2\n", "round 3\n"])
+            // Looked up by name too, not only listed.
+            if let newest = versions.last {
+                #expect(try String(contentsOfFile: mount.path(".versions/" + name + "/" + newest), encoding: .utf8) == "round 3\n")
+            }
+        }
+    }
+
     @Test("sed -i, a python atomic save and shell truncate-and-rewrite each add exactly one version")
     func sedPythonShell() throws {
         let mount = try MountedRepository("sed")

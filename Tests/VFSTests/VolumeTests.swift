@@ -281,6 +281,26 @@ struct VolumeTests {
         #expect(try t.volume.xattrNames(of: inode).isEmpty)
     }
 
+    @Test("version file names: at most 255 bytes for any document name, and each names its version back")
+    func versionFileNames() throws {
+        let documents: [[UInt8]] = [Array("report.txt".utf8), Array(".bashrc".utf8), Array(repeating: 0x61, count: 255),
+                                    Array(repeating: 0x61, count: 250) + Array(".odt".utf8),
+                                    Array(String(repeating: "日", count: 85).utf8), [0xff] + Array(repeating: 0x80, count: 254),
+                                    Array("a.".utf8) + Array(repeating: 0x65, count: 253)]
+        for document in documents {
+            for number in [1, 99_999, 100_000, 123_456_789].map({ VersionNumber(Int64($0)) }) {
+                let name = VersionsView.fileName(of: document, number: number)
+                #expect(name.count <= 255 && FileName(bytes: name) != nil, "\(document.count) bytes, version \(number.rawValue)")
+                #expect(VersionsView.number(in: name, of: document) == number)
+                #expect(VersionsView.number(in: name, of: Array("other.txt".utf8)) == nil)
+            }
+        }
+        #expect(VersionsView.fileName(of: Array("report.txt".utf8), number: VersionNumber(3)) == Array("report.00003.txt".utf8))
+        // A name cut inside a character loses the whole character.
+        let cut = VersionsView.fileName(of: Array(String(repeating: "日", count: 85).utf8), number: VersionNumber(1))
+        #expect(String(validatingUTF8: cut.map { CChar(bitPattern: $0) } + [0]) != nil)
+    }
+
     @Test("a directory listing has . and .. and every entry once, names as bytes")
     func listing() throws {
         let t = try TestVolume()
