@@ -30,7 +30,9 @@ public final class RepositoryLock: Sendable {
         }
         self.path = path
         self.fd = fd
-        let note = "\(purpose) by pid \(getpid()) on \(ProcessInfo.processInfo.hostName)\n"
+        // The one file of the repository in plaintext: a purpose and a pid, nothing about the tree
+        // (no mount point) or the machine (no host name).
+        let note = "\(purpose) by pid \(getpid())\n"
         ftruncate(fd, 0)
         _ = note.withCString { pwrite(fd, $0, strlen($0), 0) }
     }

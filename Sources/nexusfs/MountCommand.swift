@@ -72,7 +72,7 @@ struct MountCommand: ParsableCommand {
                        readiness: Readiness?) throws {
         let stateRoot = parsed.stateDir ?? options.stateRoot
         let repo = try Repository.open(at: repositoryPath, passphrase: passphrase, stateRoot: stateRoot,
-                                       purpose: "mounted at \(target)", logger: options.logger)
+                                       purpose: "mounted", logger: options.logger)
         let volume = try Volume(repository: repo, options: VolumeOptions(commitInterval: parsed.commitInterval,
                                                                           readOnly: parsed.readOnly,
                                                                           versionInterval: parsed.versionInterval), logger: options.logger)

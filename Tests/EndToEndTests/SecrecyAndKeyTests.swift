@@ -35,6 +35,27 @@ struct PlaintextTests {
     }
 }
 
+@Suite("Nothing in plaintext while mounted", .enabled(if: runningAsRoot, "mounting needs root"))
+struct MountedPlaintextTests {
+    @Test("while a mount runs, no file of the repository names the mount point, the host or a written file; a second mount is told the holder's pid")
+    func lockNamesNothing() throws {
+        let mount = try MountedRepository("plaintext-lock-zebra4711")
+        let name = "zebra-secret-name-0815.txt"
+        try "TOPSECRET-mounted-4711".write(toFile: mount.path(name), atomically: false, encoding: .utf8)
+        try mount.remount()
+        let host = ProcessInfo.processInfo.hostName
+        // (The mount point's path holds the workspace's label; a host name shorter than 6 bytes could
+        // turn up in ciphertext by chance.)
+        for secret in ["plaintext-lock-zebra4711", host, name, "TOPSECRET-mounted"] where secret.count >= 6 {
+            let grep = try run("/usr/bin/grep", ["-r", "-a", "-l", "-F", secret, mount.repo])
+            #expect(grep.status == 1 && !grep.signaled, "\"\(secret)\" is readable in the repository: \(grep)")
+        }
+        let pid = try mount.requireDaemonPID()
+        let second = try mount.workspace.nexusfs("stats", mount.repo)
+        #expect(second.status == 8 && second.err.contains("mounted by pid \(pid)"), "\(second)")
+    }
+}
+
 @Suite("Keys")
 struct KeyTests {
     struct KeyRow: Decodable {
