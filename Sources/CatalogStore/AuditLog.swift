@@ -12,7 +12,9 @@ import NexusTypes
 /// or byte field as a 4-byte length then its bytes (text as UTF-8). Editing a column breaks the
 /// entry's hash, removing an entry leaves a gap, and moving one breaks the chain; only the key's
 /// holder can write a chain that verifies. Removing the newest entries leaves a shorter chain
-/// that still verifies; the journal in the blob store keeps them, and `recover` brings them back.
+/// that verifies on its own; the journal records in the blob store hold them (each record's
+/// changeset anchors the head: `JournalRecord.newestAuditEntry`), so the repository's
+/// `verifyAudit` finds the cut, and `recover` brings them back.
 public enum AuditLog {
     static let hashLength = 32
 
@@ -118,6 +120,11 @@ extension CatalogReader {
         let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         return try Row.fetchAll(db, sql: "SELECT * FROM audit" + condition + " ORDER BY seq", arguments: arguments)
             .map(AuditEntry.init(row:))
+    }
+
+    /// The sequence number of the newest stored audit entry.
+    public func newestAuditSeq() throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit")
     }
 
     /// The number of stored audit entries.

@@ -68,6 +68,32 @@ final class JournalCapture: @unchecked Sendable {
         }
     }
 
+    /// The sequence number and hash of the newest audit entry a changeset inserts.
+    static func newestAudit(in changeset: [UInt8]) -> (seq: Int64, hash: [UInt8])? {
+        var bytes = changeset
+        return bytes.withUnsafeMutableBytes { raw -> (seq: Int64, hash: [UInt8])? in
+            var iterator: OpaquePointer?
+            guard sqlite3changeset_start(&iterator, Int32(raw.count), raw.baseAddress) == SQLITE_OK else { return nil }
+            defer { sqlite3changeset_finalize(iterator) }
+            var newest: (seq: Int64, hash: [UInt8])?
+            while sqlite3changeset_next(iterator) == SQLITE_ROW {
+                var table: UnsafePointer<CChar>?
+                var columns: Int32 = 0
+                var operation: Int32 = 0
+                var indirect: Int32 = 0
+                guard sqlite3changeset_op(iterator, &table, &columns, &operation, &indirect) == SQLITE_OK,
+                      operation == SQLITE_INSERT, columns == 10, let table, String(cString: table) == "audit" else { continue }
+                var seqValue: OpaquePointer?, hashValue: OpaquePointer?
+                guard sqlite3changeset_new(iterator, 0, &seqValue) == SQLITE_OK, let seqValue,
+                      sqlite3changeset_new(iterator, 9, &hashValue) == SQLITE_OK, let hashValue else { continue }
+                let seq = sqlite3_value_int64(seqValue)
+                guard seq > newest?.seq ?? 0, let blob = sqlite3_value_blob(hashValue) else { continue }
+                newest = (seq, Array(UnsafeRawBufferPointer(start: blob, count: Int(sqlite3_value_bytes(hashValue)))))
+            }
+            return newest
+        }
+    }
+
     /// Applies a changeset captured elsewhere to `connection`, inside the caller's transaction.
     static func apply(_ changeset: [UInt8], to connection: OpaquePointer) throws {
         var bytes = changeset

@@ -8,6 +8,12 @@ public struct JournalRecord: Sendable, Equatable {
         self.sequence = sequence
         self.changeset = changeset
     }
+
+    /// The sequence number and hash of the newest audit entry this record adds: the record,
+    /// encrypted and authenticated in the packs, anchors the audit chain's head at its commit.
+    public var newestAuditEntry: (seq: Int64, hash: [UInt8])? {
+        JournalCapture.newestAudit(in: changeset)
+    }
 }
 
 /// What a journal sink throws when its record may already be durable but a later step

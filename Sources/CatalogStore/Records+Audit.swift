@@ -76,6 +76,9 @@ public struct AuditDamage: Sendable, Equatable, CustomStringConvertible {
         case removed(next: Int64)
         /// The entry that belongs at this sequence number is stored at `storedAt`: entries were swapped or moved.
         case reordered(storedAt: Int64)
+        /// The log ends before this entry, but the journal in the packs holds entries up to
+        /// `journaled`: the newest entries were removed.
+        case truncated(journaled: Int64)
     }
 
     public var seq: Int64
@@ -95,6 +98,7 @@ public struct AuditDamage: Sendable, Equatable, CustomStringConvertible {
         case .removed(let next) where next == seq + 1: "audit entry \(seq) was removed"
         case .removed(let next): "audit entries \(seq) to \(next - 1) were removed"
         case .reordered(let storedAt): "audit entries were reordered: entry \(seq) is stored at \(storedAt)"
+        case .truncated(let journaled): "audit entries \(seq) to \(journaled) were removed: the journal holds them"
         }
     }
 }

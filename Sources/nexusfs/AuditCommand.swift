@@ -129,6 +129,8 @@ struct AuditCommand: ParsableCommand {
                                           : "entries \(damage.seq) to \(next - 1) were removed"
         case .reordered(let storedAt):
             return "entry \(damage.seq)\(stored) is out of place: the entry that belongs at \(damage.seq) is stored at \(storedAt)"
+        case .truncated(let journaled):
+            return "entries \(damage.seq) to \(journaled) were removed from the end (the journal in the repository holds them)"
         }
     }
 

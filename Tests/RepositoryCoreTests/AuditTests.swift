@@ -50,6 +50,29 @@ struct AuditTests {
         try repo.close()
     }
 
+    @Test("removing the newest entries from the live catalog is found against the journal, and recover brings them back")
+    func truncationIsFound() throws {
+        let ws = try Workspace()
+        var repo = try ws.create()
+        let entries = try audit(repo, ["create", "write", "status", "rename", "delete"])
+        try repo.close()
+
+        let catalog = Repository.catalogPath(stateRoot: ws.state, id: repo.config.id)
+        let queue = try DatabaseQueue(path: catalog)
+        try queue.write { try $0.execute(sql: "DELETE FROM audit WHERE seq >= 4") }
+        try queue.close()
+        repo = try ws.open()
+        // What is left is a chain that verifies on its own; only the journal tells.
+        #expect(try repo.verifyAudit() == AuditVerification(entries: 3, damage: AuditDamage(seq: 4, problem: .truncated(journaled: 5), entry: nil)))
+        try repo.close()
+
+        _ = try Repository.recover(at: ws.repository, passphrase: ws.passphrase, stateRoot: ws.state)
+        repo = try ws.open()
+        #expect(try repo.auditEntries() == entries)
+        #expect(try repo.verifyAudit() == AuditVerification(entries: 5, damage: nil))
+        try repo.close()
+    }
+
     @Test("while another process holds the repository, its committed audit log is read and verified read-only")
     func readableWhileHeld() throws {
         let ws = try Workspace()
