@@ -227,6 +227,11 @@ public struct CatalogReader {
         try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key]).map { [UInt8]($0) }
     }
 
+    /// The bytes of every indexed pack: what the repository's content takes on its disk.
+    public func packBytes() throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(sum(length), 0) FROM packs")) ?? 0
+    }
+
     public func statistics() throws -> CatalogStatistics {
         let row = try Row.fetchOne(db, sql: """
             SELECT

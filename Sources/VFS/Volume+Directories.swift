@@ -50,15 +50,17 @@ extension Volume {
         files.releaseDirectory(handle)
     }
 
-    /// statfs: the space of the disk under the repository, and the number of nodes.
+    /// statfs, as df users expect: free and available space are the repository disk's; the used
+    /// blocks are what the repository's packs take (every version, so a delete frees nothing until
+    /// `prune`), and the size is the two together. Files: the catalog's nodes and the disk's free inodes.
     public func statistics() throws -> VolumeStatistics {
         var disk = statvfs()
         guard statvfs(repository.path, &disk) == 0 else { throw VFSError(.io, "statvfs \(repository.path)") }
-        let nodes = UInt64(try namespace.read { try $0.nodeCount() })
-        let scale = UInt64(disk.f_frsize) / 4096
-        return VolumeStatistics(blockSize: 4096, blocks: UInt64(disk.f_blocks) * max(scale, 1),
-                                blocksFree: UInt64(disk.f_bfree) * max(scale, 1),
-                                blocksAvailable: UInt64(disk.f_bavail) * max(scale, 1),
+        let (nodes, packBytes) = try namespace.read { (UInt64(try $0.nodeCount()), UInt64(max(0, try $0.packBytes()))) }
+        let block: UInt64 = 4096
+        let free = UInt64(disk.f_bfree) * UInt64(disk.f_frsize) / block
+        return VolumeStatistics(blockSize: block, blocks: free + (packBytes + block - 1) / block, blocksFree: free,
+                                blocksAvailable: UInt64(disk.f_bavail) * UInt64(disk.f_frsize) / block,
                                 files: nodes + UInt64(disk.f_ffree), filesFree: UInt64(disk.f_ffree))
     }
 }

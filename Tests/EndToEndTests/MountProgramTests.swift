@@ -101,6 +101,33 @@ struct MountProgramTests {
         #expect(try mustRun("/usr/sbin/getcap", [tool]).out.isEmpty, "the capability outlived a write")
     }
 
+    @Test("df: used grows by what a written file takes in the repository, available is the repository disk's, a delete frees nothing (the history keeps it)")
+    func diskFree() throws {
+        let mount = try MountedRepository("df")
+        func df(_ path: String) throws -> (used: Int64, available: Int64) {
+            let lines = try mustRun("/bin/df", ["-B1", "--output=used,avail", path]).out.split(separator: "\n")
+            let fields = try #require(lines.last?.split(separator: " ").compactMap { Int64($0) })
+            try #require(fields.count == 2, "\(lines)")
+            return (fields[0], fields[1])
+        }
+        let before = try df(mount.mountpoint)
+        // Used is the repository's content, not the whole disk's: a new repository takes almost nothing.
+        #expect(before.used < 16 << 20, "\(before)")
+        let file = mount.path("random.bin")
+        try Data(randomBytes(24 << 20)).write(to: URL(fileURLWithPath: file))
+        // fsync commits: the packs holding the file are sealed and indexed.
+        let handle = try #require(FileHandle(forWritingAtPath: file))
+        try handle.synchronize()
+        try handle.close()
+        let written = try df(mount.mountpoint)
+        #expect(written.used - before.used >= 23 << 20 && written.used - before.used <= 30 << 20, "before \(before), after \(written)")
+        // Available is the disk's, as df of the repository's own folder says (other writers may move it a little).
+        let disk = try df(mount.repo)
+        #expect(abs(disk.available - written.available) < 64 << 20, "mount \(written), repository disk \(disk)")
+        try FileManager.default.removeItem(atPath: file)
+        #expect(try df(mount.mountpoint).used >= written.used, "a delete freed space the history still holds")
+    }
+
     @Test("sqlite3 in WAL mode: one writer and two concurrent readers, consistent snapshots, integrity ok, data there after a remount")
     func sqliteWAL() throws {
         let mount = try MountedRepository("sqlite")
