@@ -1388,6 +1388,84 @@ def xattr_large(s):
 
 
 @step
+def errno_per_call(s):
+    # The errno tables of the man pages, call by call: a symlink loop (ELOOP), a file as a path
+    # component (ENOTDIR), an existing name (EEXIST), a rename to another filesystem (EXDEV).
+    write_file(s.p("f"), b"f")
+    os.mkdir(s.p("d"))
+    os.symlink("loop_b", s.p("loop_a"))
+    os.symlink("loop_a", s.p("loop_b"))
+    loop, through_file, taken = s.p("loop_a", "x"), s.p("f", "x"), s.p("d")
+    calls = {
+        "chmod": lambda p: os.chmod(p, 0o600),
+        "chown": lambda p: os.chown(p, 0, 0),
+        "link_to": lambda p: os.link(s.p("f"), p),
+        "mkdir": lambda p: os.mkdir(p),
+        "mkfifo": lambda p: os.mkfifo(p),
+        "open_creat": lambda p: os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o644)),
+        "open_creat_excl": lambda p: os.close(os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)),
+        "rename_to": lambda p: os.rename(s.p("f"), p),
+        "rmdir": lambda p: os.rmdir(p),
+        "symlink_at": lambda p: os.symlink("t", p),
+        "truncate": lambda p: os.truncate(p, 0),
+        "unlink": lambda p: os.unlink(p),
+        "utimensat": lambda p: os.utime(p, ns=(1, 1)),
+    }
+    for name, call in sorted(calls.items()):
+        s.call(name + "_eloop", call, loop)
+        s.call(name + "_enotdir", call, through_file)
+    for name in ("link_to", "mkdir", "mkfifo", "open_creat_excl", "symlink_at"):
+        s.call(name + "_eexist", calls[name], taken)
+    s.call("open_loop_itself", lambda: os.close(os.open(s.p("loop_a"), os.O_RDONLY)))
+    s.call("stat_loop_itself", os.stat, s.p("loop_a"))
+    s.value("lstat_loop_itself", lambda: ftype(os.lstat(s.p("loop_a")).st_mode))
+    # /dev/shm is another filesystem (tmpfs) on every Linux this runs on.
+    other = "/dev/shm/nexusfs-exerciser-%d" % os.getpid()
+    s.call("rename_to_other_fs", os.rename, s.p("f"), other)
+    s.call("link_to_other_fs", os.link, s.p("f"), other)
+    if os.path.lexists(other):
+        os.unlink(other)
+    s.value("listing", listing, s.d)
+
+
+@step
+def times_per_call(s):
+    # Which times each call moves, on the node and on its folder (POSIX: a call that changes a
+    # folder's entries updates its mtime and ctime; one that changes a node updates its ctime).
+    os.mkdir(s.p("dir"))
+    write_file(s.p("dir", "f"), b"f")
+    write_file(s.p("dir", "victim"), b"v")
+    os.mkdir(s.p("dir", "sub"))
+
+    def moved(label, call, *paths):
+        before = [os.lstat(p) for p in paths]
+        time.sleep(0.02)
+        s.call(label, call)
+        after = [os.lstat(p) if os.path.lexists(p) else None for p in paths]
+        s.value(label + "_times", lambda: [
+            None if a is None else {"mtime": a.st_mtime_ns > b.st_mtime_ns, "ctime": a.st_ctime_ns > b.st_ctime_ns}
+            for b, a in zip(before, after)])
+
+    d, f = s.p("dir"), s.p("dir", "f")
+    moved("chmod", lambda: os.chmod(f, 0o600), f, d)
+    moved("chown", lambda: os.chown(f, 0, 0), f, d)
+    moved("truncate", lambda: os.truncate(f, 0), f, d)
+    moved("utime", lambda: os.utime(f, ns=(5, 5)), f, d)
+    moved("link", lambda: os.link(f, s.p("dir", "g")), f, d)
+    moved("unlink_of_link", lambda: os.unlink(s.p("dir", "g")), f, d)
+    moved("rename_within", lambda: os.rename(f, s.p("dir", "h")), s.p("dir", "victim"), d)
+    moved("rename_into_sub", lambda: os.rename(s.p("dir", "h"), s.p("dir", "sub", "h")), s.p("dir", "sub"), d)
+    moved("rename_over", lambda: os.rename(s.p("dir", "sub", "h"), s.p("dir", "victim")), d, s.p("dir", "sub"))
+    moved("mkdir", lambda: os.mkdir(s.p("dir", "new")), d)
+    moved("rmdir", lambda: os.rmdir(s.p("dir", "new")), d)
+    moved("mkfifo", lambda: os.mkfifo(s.p("dir", "fifo")), d)
+    moved("symlink", lambda: os.symlink("t", s.p("dir", "sl")), d)
+    moved("unlink", lambda: os.unlink(s.p("dir", "sl")), d)
+    moved("create", lambda: write_file(s.p("dir", "c"), b""), d)
+    moved("write", lambda: write_file(s.p("dir", "c"), b"data"), s.p("dir", "c"), d)
+
+
+@step
 def name_lengths(s):
     n255 = "a" * 255
     n256 = "b" * 256
