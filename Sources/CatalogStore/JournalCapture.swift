@@ -43,55 +43,54 @@ final class JournalCapture: @unchecked Sendable {
 
     deinit { close() }
 
-    /// The changed rows of a changeset by table, for messages: "nodes: 2 rows, entries: 1 row".
-    static func describe(_ changeset: [UInt8]) -> String {
+    /// Calls `body` with each change of a changeset: its table, column count, operation
+    /// (SQLITE_INSERT, ...) and the iterator, for `sqlite3changeset_new`. False when the
+    /// changeset does not parse.
+    private static func forEachChange(in changeset: [UInt8],
+                                      _ body: (_ table: String, _ columns: Int32, _ operation: Int32, OpaquePointer) -> Void) -> Bool {
         var bytes = changeset
-        return bytes.withUnsafeMutableBytes { raw -> String in
+        return bytes.withUnsafeMutableBytes { raw -> Bool in
             var iterator: OpaquePointer?
-            guard sqlite3changeset_start(&iterator, Int32(raw.count), raw.baseAddress) == SQLITE_OK else {
-                return "\(raw.count) bytes of changes"
-            }
+            guard sqlite3changeset_start(&iterator, Int32(raw.count), raw.baseAddress) == SQLITE_OK, let iterator else { return false }
             defer { sqlite3changeset_finalize(iterator) }
-            var tables: [String] = []
-            var rows: [String: Int] = [:]
             while sqlite3changeset_next(iterator) == SQLITE_ROW {
                 var table: UnsafePointer<CChar>?
                 var columns: Int32 = 0
                 var operation: Int32 = 0
                 var indirect: Int32 = 0
                 guard sqlite3changeset_op(iterator, &table, &columns, &operation, &indirect) == SQLITE_OK else { continue }
-                let name = table.map { String(cString: $0) } ?? "?"
-                if rows[name] == nil { tables.append(name) }
-                rows[name, default: 0] += 1
+                body(table.map { String(cString: $0) } ?? "?", columns, operation, iterator)
             }
-            return tables.map { "\($0): \(rows[$0]!) \(rows[$0]! == 1 ? "row" : "rows")" }.joined(separator: ", ")
+            return true
         }
     }
 
-    /// The sequence number and hash of the newest audit entry a changeset inserts.
-    static func newestAudit(in changeset: [UInt8]) -> (seq: Int64, hash: [UInt8])? {
-        var bytes = changeset
-        return bytes.withUnsafeMutableBytes { raw -> (seq: Int64, hash: [UInt8])? in
-            var iterator: OpaquePointer?
-            guard sqlite3changeset_start(&iterator, Int32(raw.count), raw.baseAddress) == SQLITE_OK else { return nil }
-            defer { sqlite3changeset_finalize(iterator) }
-            var newest: (seq: Int64, hash: [UInt8])?
-            while sqlite3changeset_next(iterator) == SQLITE_ROW {
-                var table: UnsafePointer<CChar>?
-                var columns: Int32 = 0
-                var operation: Int32 = 0
-                var indirect: Int32 = 0
-                guard sqlite3changeset_op(iterator, &table, &columns, &operation, &indirect) == SQLITE_OK,
-                      operation == SQLITE_INSERT, columns == 10, let table, String(cString: table) == "audit" else { continue }
-                var seqValue: OpaquePointer?, hashValue: OpaquePointer?
-                guard sqlite3changeset_new(iterator, 0, &seqValue) == SQLITE_OK, let seqValue,
-                      sqlite3changeset_new(iterator, 9, &hashValue) == SQLITE_OK, let hashValue else { continue }
-                let seq = sqlite3_value_int64(seqValue)
-                guard seq > newest?.seq ?? 0, let blob = sqlite3_value_blob(hashValue) else { continue }
-                newest = (seq, Array(UnsafeRawBufferPointer(start: blob, count: Int(sqlite3_value_bytes(hashValue)))))
-            }
-            return newest
+    /// The changed rows of a changeset by table, for messages: "nodes: 2 rows, entries: 1 row".
+    static func describe(_ changeset: [UInt8]) -> String {
+        var tables: [String] = []
+        var rows: [String: Int] = [:]
+        let parsed = forEachChange(in: changeset) { table, _, _, _ in
+            if rows[table] == nil { tables.append(table) }
+            rows[table, default: 0] += 1
         }
+        guard parsed else { return "\(changeset.count) bytes of changes" }
+        return tables.map { "\($0): \(rows[$0]!) \(rows[$0]! == 1 ? "row" : "rows")" }.joined(separator: ", ")
+    }
+
+    /// The sequence number and hash of the newest audit entry a changeset inserts (columns 0
+    /// and 9 of the `audit` table, as Catalog+Schema creates it).
+    static func newestAudit(in changeset: [UInt8]) -> (seq: Int64, hash: [UInt8])? {
+        var newest: (seq: Int64, hash: [UInt8])?
+        _ = forEachChange(in: changeset) { table, columns, operation, iterator in
+            guard table == "audit", operation == SQLITE_INSERT, columns == 10 else { return }
+            var seqValue: OpaquePointer?, hashValue: OpaquePointer?
+            guard sqlite3changeset_new(iterator, 0, &seqValue) == SQLITE_OK, let seqValue,
+                  sqlite3changeset_new(iterator, 9, &hashValue) == SQLITE_OK, let hashValue else { return }
+            let seq = sqlite3_value_int64(seqValue)
+            guard seq > newest?.seq ?? 0, let blob = sqlite3_value_blob(hashValue) else { return }
+            newest = (seq, Array(UnsafeRawBufferPointer(start: blob, count: Int(sqlite3_value_bytes(hashValue)))))
+        }
+        return newest
     }
 
     /// Applies a changeset captured elsewhere to `connection`, inside the caller's transaction.

@@ -73,7 +73,7 @@ final class RequestLoop: Sendable {
         defer { free(buffer.mem) }
         while takeReaderRole() {
             let result = receive(&buffer)
-            leaveReaderRole(exiting: result <= 0, error: min(result, 0))
+            leaveReaderRole(after: result)
             if result > 0 { fuse_session_process_buf(session, &buffer) }
         }
         threadEnded()
@@ -97,14 +97,15 @@ final class RequestLoop: Sendable {
         }
     }
 
-    private func leaveReaderRole(exiting: Bool, error: Int32) {
+    /// `result` as `receive` gave it: a request, or (0 or less) the end of the loop.
+    private func leaveReaderRole(after result: Int32) {
         let (wakeWatchdog, release) = state.withLock { state -> (Bool, Int) in
             state.reading = false
             state.readerLeftAt = Self.now()
             state.requests &+= 1
-            if exiting {
+            if result <= 0 {
                 state.exiting = true
-                state.error = state.error == 0 ? error : state.error
+                if state.error == 0 { state.error = result }
                 defer { state.idle = 0 }
                 return (true, state.idle)
             }
