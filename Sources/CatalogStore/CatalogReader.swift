@@ -77,6 +77,14 @@ public struct CatalogReader {
         return names
     }
 
+    /// The first of `inode`'s names in `names(of:)`'s order, without listing them all (a file
+    /// can have 65,000 hard links).
+    public func firstName(of inode: InodeNumber) throws -> EntryRecord? {
+        if let names = cache?.names(of: inode) { return names.first }
+        return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM entries WHERE ino = ? ORDER BY parent, name LIMIT 1"),
+                                arguments: [Int64(bitPattern: inode.rawValue)]).map(EntryRecord.init(row:))
+    }
+
     /// Follows `path` from the root without resolving symlinks.
     public func resolve(_ path: RepositoryPath) throws -> InodeNumber? {
         var current = InodeNumber.root
@@ -93,7 +101,7 @@ public struct CatalogReader {
         var current = inode
         var seen = Set<InodeNumber>()
         while current != .root {
-            guard seen.insert(current).inserted, let link = try names(of: current).first else { return nil }
+            guard seen.insert(current).inserted, let link = try firstName(of: current) else { return nil }
             components.append(link.name)
             current = link.parent
         }

@@ -261,7 +261,7 @@ extension Policy {
                                    in reader: CatalogReader) throws -> String? {
         var current = inode
         for _ in 0..<4096 {
-            guard let parent = try reader.names(of: current).first?.parent, parent != current,
+            guard let parent = try reader.firstName(of: current)?.parent, parent != current,
                   let folder = try reader.node(parent) else { return nil }
             if let defaults = try defaultACL(of: folder, in: reader),
                let entry = defaults.entries.first(where: { $0.tag == (principal == .user($0.id) ? .user : .group) && $0.id == id(principal) }) {

@@ -19,7 +19,7 @@ extension Volume {
         return try namespace.read { reader -> [DirectoryEntry] in
             let node = try reader.existingNode(inode)
             guard node.kind == .directory else { throw VFSError(.notDirectory) }
-            let parent = inode == .root ? inode : (try reader.names(of: inode).first?.parent ?? inode)
+            let parent = inode == .root ? inode : (try reader.firstName(of: inode)?.parent ?? inode)
             var entries = [DirectoryEntry(name: [0x2e], inode: inode, mode: node.mode),
                            DirectoryEntry(name: [0x2e, 0x2e], inode: parent, mode: NodeKind.directory.rawValue)]
             for (entry, child) in try reader.entriesWithNodes(in: inode) {

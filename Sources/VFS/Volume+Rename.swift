@@ -104,7 +104,7 @@ extension Volume {
         while true {
             if current == folder { throw VFSError(.invalid, "cannot move a folder into itself") }
             if current == .root { return }
-            guard let up = try w.reader.names(of: current).first?.parent, steps < 4096 else { return }
+            guard let up = try w.reader.firstName(of: current)?.parent, steps < 4096 else { return }
             current = up
             steps += 1
         }

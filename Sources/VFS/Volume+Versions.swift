@@ -31,7 +31,7 @@ extension Volume {
     /// The name under which a document is shown: its current name.
     private func documentName(_ document: Int64, in reader: CatalogReader) throws -> [UInt8]? {
         guard let inode = try reader.node(ofDocument: document) else { return nil }
-        return try reader.names(of: inode).first?.name.bytes
+        return try reader.firstName(of: inode)?.name.bytes
     }
 
     /// Attributes of a view node: folders are read-only; a version file has the version's
@@ -104,7 +104,7 @@ extension Volume {
             case .document(let document):
                 guard let current = try documentName(document, in: reader),
                       let inode = try reader.node(ofDocument: document),
-                      let parent = try reader.names(of: inode).first?.parent else { throw VFSError(.notFound) }
+                      let parent = try reader.firstName(of: inode)?.parent else { throw VFSError(.notFound) }
                 var entries = [DirectoryEntry(name: [0x2e], inode: VersionsView.inode(view), mode: directory),
                                DirectoryEntry(name: [0x2e, 0x2e], inode: VersionsView.inode(.folder(parent)), mode: directory)]
                 for version in try reader.versions(of: document) {

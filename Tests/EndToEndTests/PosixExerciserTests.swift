@@ -102,8 +102,10 @@ struct PosixExerciserTests {
     @Test("every step of exerciser.py gives on a nexusfs mount what it gives on ext4 (allowed differences listed with reasons)")
     func mountBehavesLikeLocalDisk() throws {
         try #require(FileManager.default.fileExists(atPath: exerciserScript), "\(exerciserScript) is missing")
-        let mount = try MountedRepository("posix")
+        // allow_other: the access_errors step runs its calls as uid 65534, as on ext4.
+        let mount = try MountedRepository("posix", options: ["commit=1", "allow_other"])
         let ws = mount.workspace
+        try ws.openToTestUsers()
         defer {
             if mount.isMounted { _ = try? mount.unmount() }
             if MountedRepository.isFUSEMount(mount.mountpoint) {

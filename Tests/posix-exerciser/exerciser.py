@@ -26,6 +26,7 @@ import json
 import mmap
 import os
 import random
+import shutil
 import stat
 import struct
 import sys
@@ -1416,6 +1417,15 @@ def errno_per_call(s):
         s.call(name + "_enotdir", call, through_file)
     for name in ("link_to", "mkdir", "mkfifo", "open_creat_excl", "symlink_at"):
         s.call(name + "_eexist", calls[name], taken)
+    # A component of 256 bytes, last or in the middle, and a path longer than PATH_MAX.
+    long_last, long_middle = s.p("n" * 256), s.p("n" * 256, "x")
+    too_long_path = s.p(*(["m" * 200] * 21))
+    for name, call in sorted(calls.items()):
+        s.call(name + "_enametoolong", call, long_last)
+        s.call(name + "_enametoolong_middle", call, long_middle)
+        s.call(name + "_path_max", call, too_long_path)
+    s.call("rename_from_enametoolong", os.rename, long_last, s.p("f2"))
+    s.call("link_from_enametoolong", os.link, long_last, s.p("f2"))
     s.call("open_loop_itself", lambda: os.close(os.open(s.p("loop_a"), os.O_RDONLY)))
     s.call("stat_loop_itself", os.stat, s.p("loop_a"))
     s.value("lstat_loop_itself", lambda: ftype(os.lstat(s.p("loop_a")).st_mode))
@@ -1426,6 +1436,155 @@ def errno_per_call(s):
     if os.path.lexists(other):
         os.unlink(other)
     s.value("listing", listing, s.d)
+
+
+@step
+def link_max(s):
+    # EMLINK: ext4 and the mount allow 65,000 names of one file; the next link() is refused.
+    write_file(s.p("f"), b"f")
+    os.mkdir(s.p("links"))
+    made = 0
+    failure = None
+    for i in range(70000):
+        try:
+            os.link(s.p("f"), s.p("links", str(i)))
+        except OSError as e:
+            failure = errname(e.errno)
+            break
+        made += 1
+    s.value("links_made", lambda: made + 1)
+    s.value("refused_with", lambda: failure)
+    s.value("nlink", lambda: os.stat(s.p("f")).st_nlink)
+    s.call("unlink_one", os.unlink, s.p("links", "0"))
+    s.call("link_again", os.link, s.p("f"), s.p("links", "again"))
+    s.call("link_once_more", os.link, s.p("f"), s.p("links", "more"))
+    s.call("rename_onto_link", os.rename, s.p("links", "again"), s.p("links", "1"))
+    s.value("nlink_after", lambda: os.stat(s.p("f")).st_nlink)
+    shutil.rmtree(s.p("links"))
+    s.value("nlink_after_rm", lambda: os.stat(s.p("f")).st_nlink)
+
+
+UNPRIVILEGED = 65534  # nobody, nogroup
+
+
+def as_unprivileged(calls):
+    """Runs each (label, fn) in one forked child that dropped to uid and gid 65534 with no groups;
+    returns [(label, outcome)] with outcomes as Step.call records them."""
+    def run():
+        os.setgroups([])
+        os.setgid(UNPRIVILEGED)
+        os.setuid(UNPRIVILEGED)
+        out = []
+        for label, fn in calls:
+            try:
+                value = fn()
+                out.append([label, "ok" if value is None else {"ok": jsonable(value)}])
+            except OSError as e:
+                out.append([label, errname(e.errno)])
+        return out
+    return in_child(run)
+
+
+@step
+def access_errors(s):
+    # EACCES and EPERM by class, for a user who is not root (uid 65534): no search permission on a
+    # folder on the way, no write permission on the folder, the sticky bit, and calls that only the
+    # owner (chmod, chown, explicit times) or a writer (truncate, O_WRONLY, times set to now) may make.
+    os.chmod(s.d, 0o755)
+    def folder(name, mode, owner=0):
+        os.mkdir(s.p(name))
+        os.chown(s.p(name), owner, owner)
+        os.chmod(s.p(name), mode)
+    folder("closed", 0o700)
+    write_file(s.p("closed", "f"), b"c")
+    folder("ro", 0o555)
+    write_file(s.p("ro", "f"), b"r", 0o666)
+    os.chmod(s.p("ro", "f"), 0o666)
+    os.mkdir(s.p("ro", "sub"))
+    folder("sticky", 0o1777)
+    write_file(s.p("sticky", "rootfile"), b"s", 0o666)
+    os.chmod(s.p("sticky", "rootfile"), 0o666)
+    os.mkdir(s.p("sticky", "rootdir"))
+    os.chmod(s.p("sticky", "rootdir"), 0o777)
+    folder("open", 0o777)
+    write_file(s.p("open", "rootfile"), b"o", 0o644)
+    write_file(s.p("open", "secret"), b"x", 0o600)
+    os.mkdir(s.p("open", "rootdir"))
+    os.mkdir(s.p("open", "dest"))
+    os.chmod(s.p("open", "dest"), 0o777)
+    write_file(s.p("open", "noperm"), b"n", 0o644)
+    os.chown(s.p("open", "noperm"), UNPRIVILEGED, UNPRIVILEGED)
+    os.chmod(s.p("open", "noperm"), 0o000)
+    write_file(s.p("open", "theirgroup"), b"g", 0o644)
+    os.chown(s.p("open", "theirgroup"), UNPRIVILEGED, 0)
+    write_file(s.p("open", "script"), b"#!/bin/sh\nexit 0\n", 0o644)
+    os.chown(s.p("open", "script"), UNPRIVILEGED, UNPRIVILEGED)
+    c, ro, st, op = s.p("closed"), s.p("ro"), s.p("sticky"), s.p("open")
+    calls = [
+        # Search permission missing on a folder on the way: EACCES for every call.
+        ("closed_stat", lambda: os.stat(c + "/f") and None),
+        ("closed_open", lambda: os.close(os.open(c + "/f", os.O_RDONLY))),
+        ("closed_create", lambda: os.close(os.open(c + "/new", os.O_CREAT | os.O_WRONLY, 0o644))),
+        ("closed_listdir", lambda: os.listdir(c) and None),
+        ("closed_chmod", lambda: os.chmod(c + "/f", 0o600)),
+        ("closed_unlink", lambda: os.unlink(c + "/f")),
+        ("closed_rename", lambda: os.rename(c + "/f", op + "/moved")),
+        ("closed_getxattr", lambda: os.getxattr(c + "/f", "user.x")),
+        # No write permission on the folder: EACCES to change its entries, but the file itself is writable.
+        ("ro_create", lambda: os.close(os.open(ro + "/new", os.O_CREAT | os.O_WRONLY, 0o644))),
+        ("ro_mkdir", lambda: os.mkdir(ro + "/newdir")),
+        ("ro_mkfifo", lambda: os.mkfifo(ro + "/fifo")),
+        ("ro_symlink", lambda: os.symlink("t", ro + "/sl")),
+        ("ro_link", lambda: os.link(ro + "/f", ro + "/f2")),
+        ("ro_unlink", lambda: os.unlink(ro + "/f")),
+        ("ro_rmdir", lambda: os.rmdir(ro + "/sub")),
+        ("ro_rename_within", lambda: os.rename(ro + "/f", ro + "/g")),
+        ("ro_rename_out", lambda: os.rename(ro + "/f", op + "/from_ro")),
+        ("ro_rename_in", lambda: os.rename(op + "/rootfile", ro + "/into")),
+        ("ro_write_file", lambda: write_file(ro + "/f", b"written", 0o666)),
+        # The sticky bit: only the owner of the file or folder may delete or rename it: EPERM.
+        ("sticky_create_own", lambda: write_file(st + "/mine", b"m")),
+        ("sticky_unlink_other", lambda: os.unlink(st + "/rootfile")),
+        ("sticky_rename_other", lambda: os.rename(st + "/rootfile", st + "/taken")),
+        ("sticky_rmdir_other", lambda: os.rmdir(st + "/rootdir")),
+        ("sticky_rename_over_other", lambda: os.rename(st + "/mine", st + "/rootfile")),
+        ("sticky_rename_own", lambda: os.rename(st + "/mine", st + "/mine2")),
+        ("sticky_unlink_own", lambda: os.unlink(st + "/mine2")),
+        # Calls only the owner may make: EPERM; calls that need write permission: EACCES.
+        ("chmod_other", lambda: os.chmod(op + "/rootfile", 0o666)),
+        ("chown_other", lambda: os.chown(op + "/rootfile", UNPRIVILEGED, UNPRIVILEGED)),
+        ("utime_explicit_other", lambda: os.utime(op + "/rootfile", ns=(1, 1))),
+        ("utime_now_other", lambda: os.utime(op + "/rootfile")),
+        ("truncate_other", lambda: os.truncate(op + "/rootfile", 0)),
+        ("open_wronly_other", lambda: os.close(os.open(op + "/rootfile", os.O_WRONLY))),
+        ("open_rdonly_secret", lambda: os.close(os.open(op + "/secret", os.O_RDONLY))),
+        ("setxattr_other", lambda: os.setxattr(op + "/rootfile", "user.x", b"1")),
+        ("link_other_unreadable", lambda: os.link(op + "/secret", op + "/secret_link")),
+        ("rename_dir_other_to_new_parent", lambda: os.rename(op + "/rootdir", op + "/dest/rootdir")),
+        ("rename_dir_other_same_parent", lambda: os.rename(op + "/rootdir", op + "/rootdir2")),
+        ("create_own", lambda: write_file(op + "/own", b"own")),
+        ("chown_own_to_root", lambda: os.chown(op + "/own", 0, -1)),
+        ("chgrp_own_to_root", lambda: os.chown(op + "/own", -1, 0)),
+        ("chown_own_to_self", lambda: os.chown(op + "/own", UNPRIVILEGED, UNPRIVILEGED)),
+        ("chmod_own", lambda: os.chmod(op + "/own", 0o600)),
+        ("utime_explicit_own", lambda: os.utime(op + "/own", ns=(7, 7))),
+        ("chmod_own_setgid", lambda: os.chmod(op + "/own", 0o2755) or oct(os.stat(op + "/own").st_mode & 0o7777)),
+        # Not a member of the file's group: chmod drops the setgid bit instead of failing.
+        ("chmod_setgid_other_group", lambda: os.chmod(op + "/theirgroup", 0o2755) or oct(os.stat(op + "/theirgroup").st_mode & 0o7777)),
+        ("open_own_mode_000", lambda: os.close(os.open(op + "/noperm", os.O_RDONLY))),
+        ("chmod_own_mode_000", lambda: os.chmod(op + "/noperm", 0o600)),
+        ("exec_not_executable", lambda: os.execv(op + "/script", [op + "/script"])),
+        ("access_x_not_executable", lambda: os.access(op + "/script", os.X_OK)),
+        ("mknod_char_device", lambda: os.mknod(op + "/dev", 0o600 | stat.S_IFCHR, os.makedev(1, 3))),
+    ]
+    for label, outcome in as_unprivileged(calls):
+        s._put(label, outcome)
+    s.value("listing", lambda: sorted(listing(s.d)))
+    s.value("open_listing", lambda: sorted(listing(op)))
+    s.value("sticky_listing", lambda: sorted(listing(st)))
+    s.value("own_mode", lambda: oct(os.stat(op + "/own").st_mode & 0o7777))
+    s.value("own_owner", lambda: [os.stat(op + "/own").st_uid, os.stat(op + "/own").st_gid])
+    s.value("ro_f_content", content, ro + "/f")
 
 
 @step
