@@ -93,6 +93,28 @@ final class JournalCapture: @unchecked Sendable {
         return newest
     }
 
+    /// The newest time a changeset records, in nanoseconds since 1970: of the audit entries
+    /// (every change through a mount or a command is audited), versions and nodes (their
+    /// change time) it adds.
+    static func newestTime(in changeset: [UInt8]) -> Int64? {
+        var newest: Int64?
+        _ = forEachChange(in: changeset) { table, columns, operation, iterator in
+            guard operation == SQLITE_INSERT else { return }
+            let column: Int32
+            switch (table, columns) {
+            case ("audit", 10): column = 1
+            case ("versions", 8): column = 2
+            case ("nodes", 14): column = 9     // ctime: the root's creation at init has no audit entry
+            default: return
+            }
+            var value: OpaquePointer?
+            guard sqlite3changeset_new(iterator, column, &value) == SQLITE_OK, let value,
+                  sqlite3_value_type(value) == SQLITE_INTEGER else { return }
+            newest = max(newest ?? .min, sqlite3_value_int64(value))
+        }
+        return newest
+    }
+
     /// Applies a changeset captured elsewhere to `connection`, inside the caller's transaction.
     static func apply(_ changeset: [UInt8], to connection: OpaquePointer) throws {
         var bytes = changeset

@@ -1,3 +1,5 @@
+import NexusTypes
+
 /// One catalog transaction's namespace changes, numbered in commit order.
 public struct JournalRecord: Sendable, Equatable {
     public var sequence: UInt64
@@ -13,6 +15,12 @@ public struct JournalRecord: Sendable, Equatable {
     /// encrypted and authenticated in the packs, anchors the audit chain's head at its commit.
     public var newestAuditEntry: (seq: Int64, hash: [UInt8])? {
         JournalCapture.newestAudit(in: changeset)
+    }
+
+    /// When the record's changes were made, as far as it says: the newest time of the audit
+    /// entries, versions and nodes it adds (nil for a record with none of them).
+    public var newestTime: FileTime? {
+        JournalCapture.newestTime(in: changeset).map(FileTime.init(totalNanoseconds:))
     }
 }
 

@@ -74,6 +74,7 @@ extension Repository {
     /// Writes a checkpoint when enough journal records have accumulated (or, with
     /// `force`, whenever there is any record since the last one).
     public func checkpointIfDue(force: Bool) throws {
+        if pointInTime != nil { return }
         let (sequence, last) = try catalog.read { (try $0.journalSequence(), UInt64(try $0.meta("checkpoint_seq") ?? 0)) }
         if sequence > last && (force || sequence - last >= Self.checkpointInterval) {
             try checkpoint()

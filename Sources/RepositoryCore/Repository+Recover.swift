@@ -13,6 +13,8 @@ public struct RecoverySummary: Sendable {
     public var checkpointSequence: UInt64 = 0
     public var journalRecords = 0
     public var finalSequence: UInt64 = 0
+    /// For a catalog rebuilt as of a time: the newest time its last record says.
+    public var finalTime: FileTime?
     public var documents = 0
     public var versions = 0
 }
@@ -60,12 +62,16 @@ extension Repository {
         var damaged: Set<BlobID> = []
     }
 
-    private static func rebuildCatalog(at path: String, config: RepositoryConfig, keys: RepositoryKeys, stateRoot: String,
-                                       into building: String, logger: Logger,
-                                       progress: ProgressHandler?) throws -> RecoverySummary {
+    /// Builds a catalog into `building` from the packs alone; with `asOf`, only from the
+    /// journal records made at or before that time (and a checkpoint among them), and without
+    /// writing anything into the repository.
+    static func rebuildCatalog(at path: String, config: RepositoryConfig, keys: RepositoryKeys, stateRoot: String,
+                               into building: String, asOf: FileTime? = nil, logger: Logger,
+                               progress: ProgressHandler?) throws -> RecoverySummary {
         var summary = RecoverySummary()
         let store = try BlobStore(directory: path + "/" + RepositoryLayout.packs, keys: keys.blobKeys)
         var scan = try scanPacks(store, summary: &summary, progress: progress)
+        if let asOf { try keepHistory(through: asOf, of: &scan, summary: &summary) }
 
         // The newest checkpoint whose image reads back, else an empty catalog.
         var restored: UInt64?
@@ -105,13 +111,44 @@ extension Repository {
             let stats = try repo.statistics()
             summary.documents = stats.documents
             summary.versions = stats.versions
-            try repo.checkpointIfDue(force: true)
+            if asOf == nil { try repo.checkpointIfDue(force: true) }
             try repo.catalog.close()
         } catch {
             try? repo.catalog.close()
             throw error
         }
         return summary
+    }
+
+    /// Leaves in `scan` the journal records made at or before `time` and the checkpoints among
+    /// them. A record's time is the newest its audit entries and versions say; a record that
+    /// says none happened with the one before it. Records are in commit order, so the history
+    /// kept is a prefix: the first record after `time` ends it.
+    private static func keepHistory(through time: FileTime, of scan: inout PackScan, summary: inout RecoverySummary) throws {
+        let records = scan.records.sorted { $0.sequence < $1.sequence }
+        var last: UInt64 = 0, lastTime: FileTime?
+        for record in records {
+            // A gap: replay stops there anyway.
+            guard record.sequence == last + 1 || last == 0 else { break }
+            let when = record.newestTime ?? lastTime
+            if let when, when > time { break }
+            last = record.sequence
+            lastTime = when ?? lastTime
+        }
+        let oldest = records.first?.sequence ?? 0
+        let oldestKept = records.first?.newestTime.map { "the oldest time kept is \($0.iso8601)" } ?? "no change is kept"
+        guard last > 0 else {
+            throw RepositoryError(.notFound, oldest > 1 ? "the history at \(time.iso8601) was pruned; \(oldestKept)"
+                                                        : "the repository has no history at or before \(time.iso8601); \(oldestKept)")
+        }
+        scan.checkpoints.removeAll { $0.sequence > last }
+        // After a prune, the records before its checkpoint are gone: without a checkpoint at or
+        // before `time`, the tree then cannot be rebuilt.
+        if oldest > 1 && !scan.checkpoints.contains(where: { $0.sequence >= oldest - 1 }) {
+            throw RepositoryError(.notFound, "the history at \(time.iso8601) was pruned; \(oldestKept)")
+        }
+        scan.records.removeAll { $0.sequence > last }
+        summary.finalTime = lastTime
     }
 
     /// Reads every pack's table of contents (a damaged pack frame by frame, up to the first
@@ -215,7 +252,16 @@ extension Repository {
         }
     }
 
-    private static func removeCatalogFiles(_ file: String) {
+    static func removeCatalogFiles(_ file: String) {
         for suffix in ["", "-wal", "-shm"] { unlink(file + suffix) }
+    }
+}
+
+extension FileTime {
+    /// The time in UTC as ISO 8601, to the second: 2026-12-03T13:50:07Z.
+    public var iso8601: String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
     }
 }

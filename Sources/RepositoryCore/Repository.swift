@@ -23,6 +23,9 @@ public final class Repository: Sendable {
     let journal: JournalWriter
     /// The flock on `REPO/lock` this process holds while it uses the repository.
     private let heldLock = Mutex<RepositoryLock?>(nil)
+    /// The time a repository opened as of a time shows (`open(at:asOf:)`): its catalog is a
+    /// temporary one, read-only, removed at close, and nothing is written into the repository.
+    public let pointInTime: FileTime?
 
     /// The catalog file of a repository with id `id` under `stateRoot`.
     public static func catalogPath(stateRoot: String, id: String) -> String {
@@ -41,8 +44,9 @@ public final class Repository: Sendable {
     /// Composes the parts; the catalog is the live one unless `catalogPath` names another
     /// (recover builds its catalog under a temporary name).
     init(path: String, config: RepositoryConfig, keys: RepositoryKeys, stateRoot: String,
-         createCatalog: Bool, catalogPath: String? = nil, logger: Logger) throws {
+         createCatalog: Bool, catalogPath: String? = nil, pointInTime: FileTime? = nil, logger: Logger) throws {
         self.path = path
+        self.pointInTime = pointInTime
         self.config = config
         self.keys = keys
         self.logger = logger
@@ -135,6 +139,40 @@ public final class Repository: Sendable {
         }
     }
 
+    /// Opens the repository read-only as it was at `time`: a catalog rebuilt from the packs
+    /// with every journal record made until then (see `rebuildCatalog`), in the state
+    /// directory under a temporary name that `close` removes. Nothing is written into the
+    /// repository, and the lock is held as for any other use (prune must not take packs away).
+    public static func open(at path: String, passphrase: [UInt8], asOf time: FileTime, stateRoot: String = defaultStateRoot,
+                            purpose: String = "in use by nexusfs", logger: Logger = Logger(label: "nexusfs"),
+                            progress: ProgressHandler? = nil) throws -> Repository {
+        _ = try RepositoryLayout.readConfig(at: path)
+        let lock = try RepositoryLock(repository: path, purpose: purpose)
+        let (config, keys) = try unlock(at: path, passphrase: passphrase)
+        return try RepositoryError.wrapping("cannot open repository \(path) as of \(time.iso8601)") {
+            let stateDirectory = stateRoot + "/" + config.id
+            try RepositoryLayout.makeDirectory(stateDirectory)
+            // Left by a process that died: nobody else uses them while this one holds the lock.
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory)) ?? []
+            where name.hasPrefix("catalog.as-of-") && !name.hasSuffix("-wal") && !name.hasSuffix("-shm") {
+                removeCatalogFiles(stateDirectory + "/" + name)
+            }
+            let building = stateDirectory + "/catalog.as-of-\(getpid())"
+            do {
+                let summary = try rebuildCatalog(at: path, config: config, keys: keys, stateRoot: stateRoot, into: building,
+                                                 asOf: time, logger: logger, progress: progress)
+                let repo = try Repository(path: path, config: config, keys: keys, stateRoot: stateRoot, createCatalog: false,
+                                          catalogPath: building, pointInTime: time, logger: logger)
+                logger.info("catalog rebuilt as of \(time.iso8601): \(summary.journalRecords) journal records after checkpoint \(summary.checkpointSequence)")
+                repo.heldLock.withLock { $0 = lock }
+                return repo
+            } catch {
+                removeCatalogFiles(building)
+                throw error
+            }
+        }
+    }
+
     /// Reads the config and finds the key that `passphrase` opens.
     static func unlock(at path: String, passphrase: [UInt8]) throws -> (RepositoryConfig, RepositoryKeys) {
         let sealed = try RepositoryLayout.readConfig(at: path)
@@ -166,6 +204,12 @@ public final class Repository: Sendable {
     }
 
     public func close() throws {
+        if pointInTime != nil {
+            defer { heldLock.withLock { $0 = nil } }
+            try? catalog.close()
+            Self.removeCatalogFiles(catalog.path)
+            return
+        }
         try RepositoryError.wrapping("cannot close repository \(path)") {
             try catalog.commitStaged()
             try store.flush()

@@ -49,21 +49,8 @@ struct AuditCommand: ParsableCommand {
 
     private func sinceTime() throws -> FileTime? {
         guard let since else { return nil }
-        guard let date = Self.parseTime(since) else {
-            throw ValidationError("--since \(since) is not an ISO 8601 date (2026-11-27) or date-time (2026-11-27T10:00:00Z)")
-        }
-        let seconds = date.timeIntervalSince1970.rounded(.down)
-        return FileTime(seconds: Int64(seconds), nanoseconds: Int64(((date.timeIntervalSince1970 - seconds) * 1e9).rounded()))
-    }
-
-    /// An ISO 8601 date-time with a zone (fractional seconds allowed), or a date meaning its midnight UTC.
-    static func parseTime(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate]] {
-            formatter.formatOptions = options
-            if let date = formatter.date(from: text) { return date }
-        }
-        return nil
+        guard let date = TimeExpression.parse(since) else { throw ValidationError("--since \(since) is not \(TimeExpression.help)") }
+        return TimeExpression.fileTime(date)
     }
 
     func run() throws {

@@ -12,7 +12,8 @@ struct MountCommand: ParsableCommand {
         discussion: """
             Returns once the mount works (or has clearly failed) and keeps serving it in the background; \
             -f stays in the foreground. -o takes comma-separated options: password_file=FILE, state_dir=DIR, \
-            commit=SECONDS (default 1), ro, allow_other, and other FUSE mount options.
+            commit=SECONDS (default 1), ro, at=TIME (the tree as it was then, read-only: an ISO 8601 time, \
+            "3 days ago", yesterday, @SECONDS), allow_other, and other FUSE mount options.
             """)
 
     @OptionGroup var options: RepositoryOptions
@@ -71,8 +72,11 @@ struct MountCommand: ParsableCommand {
     private func serve(_ repositoryPath: String, at target: String, passphrase: [UInt8], options parsed: MountOptions,
                        readiness: Readiness?) throws {
         let stateRoot = parsed.stateDir ?? options.stateRoot
-        let repo = try Repository.open(at: repositoryPath, passphrase: passphrase, stateRoot: stateRoot,
-                                       purpose: "mounted", logger: options.logger)
+        let repo = try parsed.at.map { at in
+            try Repository.open(at: repositoryPath, passphrase: passphrase, asOf: at.time, stateRoot: stateRoot,
+                                purpose: "mounted as of a past time", logger: options.logger)
+        } ?? Repository.open(at: repositoryPath, passphrase: passphrase, stateRoot: stateRoot,
+                             purpose: "mounted", logger: options.logger)
         let volume = try Volume(repository: repo, options: VolumeOptions(commitInterval: parsed.commitInterval,
                                                                           readOnly: parsed.readOnly,
                                                                           versionInterval: parsed.versionInterval), logger: options.logger)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NexusTypes
 
 /// `-o` options of `nexusfs mount`: nexusfs's own, and the rest for libfuse.
 struct MountOptions {
@@ -7,6 +8,8 @@ struct MountOptions {
     var commitInterval = 1.0
     var versionInterval = 0.0
     var readOnly = false
+    /// `at=TIME`: the tree as it was then, read-only (the text as given, and the time).
+    var at: (text: String, time: FileTime)?
     /// Options passed on to libfuse / the kernel, as `-o` words.
     var fuse: [String] = []
 
@@ -29,6 +32,10 @@ struct MountOptions {
                     throw ValidationError("-o version_interval takes a number of seconds between 0 and 86400")
                 }
                 versionInterval = seconds
+            case "at":
+                let text = try Self.required(key, value)
+                guard let date = TimeExpression.parse(text) else { throw ValidationError("-o at=\(text) is not \(TimeExpression.help)") }
+                at = (text, TimeExpression.fileTime(date))
             case "ro":
                 readOnly = true
                 fuse.append(word)
@@ -41,6 +48,11 @@ struct MountOptions {
             default:
                 fuse.append(word)
             }
+        }
+        if at != nil {
+            // The past cannot be changed: an at= mount is read-only whatever else was asked.
+            readOnly = true
+            if !fuse.contains("ro") { fuse.append("ro") }
         }
         if !fuse.contains("default_permissions") { fuse.append("default_permissions") }
     }

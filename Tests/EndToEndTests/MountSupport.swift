@@ -39,10 +39,10 @@ final class MountedRepository: @unchecked Sendable {
     /// A path inside the mount.
     func path(_ relative: String) -> String { relative.isEmpty ? mountpoint : mountpoint + "/" + relative }
 
-    /// `nexusfs mount REPO MNT -o OPTIONS`; requires success and a mount that answers.
-    func mount(sourceLocation: SourceLocation = #_sourceLocation) throws {
+    /// `nexusfs mount REPO MNT -o OPTIONS[,EXTRA]`; requires success and a mount that answers.
+    func mount(adding extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws {
         var arguments = ["mount", repo, mountpoint]
-        if !options.isEmpty { arguments += ["-o", options.joined(separator: ",")] }
+        if !(options + extra).isEmpty { arguments += ["-o", (options + extra).joined(separator: ",")] }
         let result = try workspace.nexusfs(arguments)
         try #require(result.exitedWith0, "\(result)", sourceLocation: sourceLocation)
         isMounted = true
