@@ -34,6 +34,10 @@ extension Repository {
         var state = OperationProgress(totalItems: indexedPacks.count, totalBytes: indexedPacks.reduce(0) { $0 + $1.length },
                              current: "packs")
         let compressor = Compressor()
+        // The live catalog is not authenticated; SQLite can at least tell a damaged file.
+        for problem in try catalog.read({ try $0.integrityProblems() }) {
+            report.errors.append("the catalog \(catalog.path) is damaged: \(problem); run `nexusfs recover \(path)` to rebuild it")
+        }
 
         for pack in indexedPacks {
             let indexed = try catalog.read { try $0.blobs(inPack: pack.name) }
