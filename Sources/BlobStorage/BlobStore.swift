@@ -289,6 +289,11 @@ public final class BlobStore: Sendable {
         try reader(for: pack).tableOfContents()
     }
 
+    /// What is wrong with a pack's header, or nil (its blobs read without it).
+    public func headerProblem(of pack: PackName) throws -> String? {
+        try reader(for: pack).headerProblem()
+    }
+
     public func length(of pack: PackName) throws -> UInt64 {
         try reader(for: pack).fileLength
     }

@@ -20,13 +20,13 @@ final class PackReader: Sendable {
 
     var fileLength: UInt64 { get throws { try PackFile.size(fd, path: path) } }
 
-    /// The table of contents, authenticated.
+    /// The table of contents, authenticated. The header is not needed for it (the pack's name in
+    /// every AAD comes from the file name), so a damaged header hides nothing: `headerProblem()`.
     func tableOfContents() throws -> [PackEntry] {
         let size = try fileLength
         guard size >= UInt64(PackFormat.headerLength + PackFormat.trailerLength) else {
             throw BlobStoreError(.corrupt, "pack \(path) is truncated (\(size) bytes)")
         }
-        try checkHeader()
         let trailer = try PackFile.read(fd, count: PackFormat.trailerLength, at: size - UInt64(PackFormat.trailerLength), path: path)
         guard Array(trailer[8..<16]) == PackFormat.trailerMagic else {
             throw BlobStoreError(.corrupt, "pack \(path) has no valid trailer (truncated or damaged)")
@@ -61,7 +61,6 @@ final class PackReader: Sendable {
     /// each; stops at the first frame that does not decode (reported through the result).
     func scanFrames(_ visit: (PackEntry, [UInt8]) throws -> Void) throws -> BlobStoreError? {
         let size = try fileLength
-        try checkHeader()
         var offset = UInt64(PackFormat.headerLength)
         var index: UInt32 = 0
         while offset + UInt64(PackFormat.framePrefixLength) <= size {
@@ -84,14 +83,18 @@ final class PackReader: Sendable {
         return nil
     }
 
-    private func checkHeader() throws {
+    /// What is wrong with the header (magic and name), or nil. Reading needs no header, so this
+    /// is damage to report, not a reason to give up the pack's blobs.
+    func headerProblem() throws -> String? {
+        guard try fileLength >= UInt64(PackFormat.headerLength) else { return "pack \(path) has no complete header" }
         let header = try PackFile.read(fd, count: PackFormat.headerLength, at: 0, path: path)
         guard Array(header[0..<8]) == PackFormat.headerMagic else {
-            throw BlobStoreError(.corrupt, "\(path) is not a nexusfs pack (bad magic)")
+            return "pack \(path) has a damaged header (bad magic)"
         }
         guard Array(header[8..<24]) == name.bytes else {
-            throw BlobStoreError(.corrupt, "pack \(path) names itself \(Hex.encode(header[8..<24]))")
+            return "pack \(path) has a damaged header: it names itself \(Hex.encode(header[8..<24]))"
         }
+        return nil
     }
 
     /// Decrypts one frame; with `expected`, checks it is that blob.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import CryptoCore
 import NexusTypes
 
 /// Read access to the catalog inside one transaction or snapshot.
@@ -128,7 +129,12 @@ public struct CatalogReader {
     }
 
     /// A manifest from its `manifests` row: its chunks, or the chunks of the parts it lists.
+    /// The stored bytes are checked against the id (their SHA-256): the catalog is not authenticated,
+    /// and a damaged manifest row would otherwise serve other chunks, or holes, as the content.
     private func manifest(stored row: [UInt8], id: ManifestID) throws -> ContentManifest {
+        guard SHA256Hasher.hash(row) == id.bytes else {
+            throw CatalogError(.corrupt, "manifest \(id) is damaged in the catalog (its bytes do not hash to its id)")
+        }
         guard let parts = try ManifestEncoding.partList(row) else { return try ContentManifest(encoded: row) }
         var chunks: [ContentManifest.Chunk] = []
         chunks.reserveCapacity(parts.reduce(0) { $0 + $1.count })
@@ -136,6 +142,9 @@ public struct CatalogReader {
             guard let data = try Data.fetchOne(db.cachedStatement(sql: "SELECT chunks FROM manifest_parts WHERE id = ?"),
                                                arguments: [Data(part.id.bytes)]) else {
                 throw CatalogError(.corrupt, "part \(part.id) of manifest \(id) is missing")
+            }
+            guard SHA256Hasher.hash([UInt8](data)) == part.id.bytes else {
+                throw CatalogError(.corrupt, "part \(part.id) of manifest \(id) is damaged in the catalog (its bytes do not hash to its id)")
             }
             let decoded = try ContentManifest.decode([UInt8](data))
             guard decoded.count == part.count else {
@@ -238,6 +247,13 @@ public struct CatalogReader {
     /// The bytes of every indexed pack: what the repository's content takes on its disk.
     public func packBytes() throws -> Int64 {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(sum(length), 0) FROM packs")) ?? 0
+    }
+
+    /// What SQLite's `integrity_check` finds wrong with the catalog file (empty when it is sound):
+    /// pages a damaged block zeroed, broken B-trees, indexes that disagree with their tables.
+    public func integrityProblems(limit: Int = 10) throws -> [String] {
+        let found = try String.fetchAll(db, sql: "PRAGMA integrity_check(\(limit))")
+        return found == ["ok"] ? [] : found
     }
 
     public func statistics() throws -> CatalogStatistics {

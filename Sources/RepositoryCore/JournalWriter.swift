@@ -72,7 +72,11 @@ extension ChunkLocation {
         guard let kind = BlobKind(rawValue: kind) else {
             throw RepositoryError(.integrity, "the index gives blob \(id.short) an unknown kind \(kind)")
         }
-        return PackEntry(id: id, kind: kind, compressed: compressed, rawLength: UInt32(rawLength),
-                         offset: UInt64(offset), frameLength: UInt32(storedLength))
+        // The catalog is not authenticated: a damaged row must give an error, not trap.
+        guard let raw = UInt32(exactly: rawLength), let at = UInt64(exactly: offset),
+              let frame = UInt32(exactly: storedLength) else {
+            throw RepositoryError(.integrity, "the index gives blob \(id.short) an impossible place (offset \(offset), length \(storedLength))")
+        }
+        return PackEntry(id: id, kind: kind, compressed: compressed, rawLength: raw, offset: at, frameLength: frame)
     }
 }

@@ -47,16 +47,22 @@ public struct KeyFile: Codable, Sendable {
         repository + "/" + RepositoryLayout.keys + "/" + id + suffix
     }
 
-    /// Every key file of the repository; unreadable ones are skipped.
-    static func all(repositoryAt path: String) throws -> [KeyFile] {
+    /// Every key file of the repository that parses, and the names of those that do not.
+    static func all(repositoryAt path: String) throws -> (keys: [KeyFile], unreadable: [String]) {
         let dir = path + "/" + RepositoryLayout.keys
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
             throw RepositoryError(.notARepository, "\(path) is not a nexusfs repository: it has no keys folder")
         }
-        return names.filter { $0.hasSuffix(suffix) }.sorted().compactMap { name in
-            guard let data = FileManager.default.contents(atPath: dir + "/" + name) else { return nil }
-            return try? JSONDecoder().decode(KeyFile.self, from: data)
+        var keys: [KeyFile] = [], unreadable: [String] = []
+        for name in names.filter({ $0.hasSuffix(suffix) }).sorted() {
+            if let data = FileManager.default.contents(atPath: dir + "/" + name),
+               let key = try? JSONDecoder().decode(KeyFile.self, from: data) {
+                keys.append(key)
+            } else {
+                unreadable.append(RepositoryLayout.keys + "/" + name)
+            }
         }
+        return (keys, unreadable)
     }
 
     /// The master secret, if `passphrase` opens this key.
@@ -79,16 +85,31 @@ public struct KeyFile: Codable, Sendable {
 
     /// Tries every key; the master secret and the key that opened.
     static func unlockWithKey(repositoryAt path: String, repositoryID: String, passphrase: [UInt8]) throws -> (SymmetricKey, KeyFile) {
-        let files = try all(repositoryAt: path)
-        guard !files.isEmpty else {
+        var (files, damaged) = try all(repositoryAt: path)
+        guard !files.isEmpty || !damaged.isEmpty else {
             throw RepositoryError(.notARepository, "repository \(path) has no key files")
         }
+        // A damaged key must not keep another from opening; it is named only if none opens.
+        var problems: [RepositoryError] = []
         for file in files {
-            if let master = try file.unwrap(passphrase: passphrase, repositoryID: repositoryID) {
-                return (master, file)
+            do {
+                if let master = try file.unwrap(passphrase: passphrase, repositoryID: repositoryID) {
+                    return (master, file)
+                }
+            } catch let error as RepositoryError {
+                problems.append(error)
+                damaged.append(RepositoryLayout.keys + "/" + file.id + suffix)
             }
         }
-        throw RepositoryError(.wrongPassphrase, "wrong passphrase for repository \(path)")
+        guard !damaged.isEmpty else {
+            throw RepositoryError(.wrongPassphrase, "wrong passphrase for repository \(path)")
+        }
+        let list = damaged.joined(separator: ", ")
+        if files.count == problems.count {
+            throw RepositoryError(.integrity, "repository \(path) has no readable key: \(list) "
+                                  + (damaged.count == 1 ? "is" : "are") + " damaged")
+        }
+        throw RepositoryError(.wrongPassphrase, "wrong passphrase for repository \(path) (the damaged \(list) could not be tried)")
     }
 
     static func unlock(repositoryAt path: String, repositoryID: String, passphrase: [UInt8]) throws -> SymmetricKey {

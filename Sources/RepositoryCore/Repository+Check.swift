@@ -34,6 +34,10 @@ extension Repository {
         var state = OperationProgress(totalItems: indexedPacks.count, totalBytes: indexedPacks.reduce(0) { $0 + $1.length },
                              current: "packs")
         let compressor = Compressor()
+        // The live catalog is not authenticated; SQLite can at least tell a damaged file.
+        for problem in try catalog.read({ try $0.integrityProblems() }) {
+            report.errors.append("the catalog \(catalog.path) is damaged: \(problem); run `nexusfs recover \(path)` to rebuild it")
+        }
 
         for pack in indexedPacks {
             let indexed = try catalog.read { try $0.blobs(inPack: pack.name) }
@@ -48,28 +52,40 @@ extension Repository {
                 damaged.formUnion(indexed.map(\.id))
                 continue
             }
-            let toc: [PackEntry]
-            do {
-                toc = try store.tableOfContents(of: pack.name)
-            } catch {
-                report.errors.append("\(error)")
-                damaged.formUnion(indexed.map(\.id))
-                continue
+            if let problem = try store.headerProblem(of: pack.name) {
+                report.errors.append(problem)
             }
-            let byID = Dictionary(toc.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-            for blob in indexed {
-                guard let entry = byID[blob.id], entry.offset == UInt64(blob.location.offset),
-                      entry.frameLength == UInt32(blob.location.storedLength) else {
-                    report.errors.append("pack \(pack.name) does not hold blob \(blob.id.short) where the index says")
-                    damaged.insert(blob.id)
-                    continue
+            // Without a table of contents, each indexed blob is read where the index says it is
+            // (with or without --read-data), so that only the blobs really lost are named.
+            var toRead: [PackEntry]
+            do {
+                let toc = try store.tableOfContents(of: pack.name)
+                let byID = Dictionary(toc.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+                for blob in indexed {
+                    guard let entry = byID[blob.id], entry.offset == UInt64(blob.location.offset),
+                          entry.frameLength == UInt32(blob.location.storedLength) else {
+                        report.errors.append("pack \(pack.name) does not hold blob \(blob.id.short) where the index says")
+                        damaged.insert(blob.id)
+                        continue
+                    }
+                }
+                if let gap = Self.coverageGap(toc, length: pack.length) {
+                    report.errors.append("pack \(pack.name): \(gap)")
+                }
+                toRead = readData ? toc : []
+            } catch {
+                report.errors.append("\(error); its \(indexed.count) indexed blobs were read one by one")
+                toRead = []
+                for blob in indexed {
+                    do {
+                        toRead.append(try blob.location.packEntry(id: blob.id))
+                    } catch {
+                        report.errors.append("pack \(pack.name): blob \(blob.id.short) has an index entry of an unknown kind")
+                        damaged.insert(blob.id)
+                    }
                 }
             }
-            if let gap = Self.coverageGap(toc, length: pack.length) {
-                report.errors.append("pack \(pack.name): \(gap)")
-            }
-            guard readData else { continue }
-            for entry in toc {
+            for entry in toRead {
                 report.blobs += 1
                 do {
                     let plain = try store.read(entry.id, from: (pack.name, entry), compressor: compressor)

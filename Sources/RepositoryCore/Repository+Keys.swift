@@ -7,7 +7,7 @@ extension Repository {
     public static func keys(at path: String, passphrase: [UInt8]) throws -> (all: [KeyFile], current: String) {
         let sealed = try RepositoryLayout.readConfig(at: path)
         let (_, used) = try KeyFile.unlockWithKey(repositoryAt: path, repositoryID: sealed.config.id, passphrase: passphrase)
-        return (try KeyFile.all(repositoryAt: path), used.id)
+        return (try KeyFile.all(repositoryAt: path).keys, used.id)
     }
 
     /// Adds a key for `newPassphrase`, unlocking with `passphrase`. Data is not re-encrypted.

@@ -169,6 +169,9 @@ extension Repository {
                 summary.damagedPacks.append("\(name): \(error)" + (stop.map { "; \($0)" } ?? ""))
                 sealed = SealedPack(name: name, length: (try? store.length(of: name)) ?? 0, entries: entries)
             }
+            if let problem = try store.headerProblem(of: name) {
+                summary.damagedPacks.append("\(name): \(problem) (its blobs are read without it)")
+            }
             scan.packs.append(sealed)
             for entry in sealed.entries {
                 scan.locations[entry.id] = (name, entry)

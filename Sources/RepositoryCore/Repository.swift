@@ -184,7 +184,12 @@ public final class Repository: Sendable {
 
     private func verifyCatalogIdentity() throws {
         let stored = try catalog.read { try $0.metaBytes("repository_id") }
-        guard let stored, String(decoding: stored, as: UTF8.self) == config.id else {
+        guard let stored else {
+            // An empty or truncated catalog file opens as a new database without the row.
+            throw RepositoryError(.integrity,
+                                  "the catalog at \(catalog.path) is empty or damaged (it names no repository); run `nexusfs recover \(path)` to rebuild it from the repository")
+        }
+        guard String(decoding: stored, as: UTF8.self) == config.id else {
             throw RepositoryError(.catalogMissing,
                                   "the catalog at \(catalog.path) belongs to another repository; run `nexusfs recover \(path)`")
         }

@@ -31,7 +31,9 @@ final class Namespace: Sendable {
     }
 
     /// Runs a catalog change inside the current group, mapping errors.
-    func stage<T>(_ body: (CatalogWriter) throws -> T) throws -> T {
+    /// With `mappingErrors` false (at startup), the catalog's own errors are thrown as they are, so
+    /// that a damaged catalog reaches the command line as such and not as EIO.
+    func stage<T>(mappingErrors: Bool = true, _ body: (CatalogWriter) throws -> T) throws -> T {
         if options.readOnly { throw VFSError(.readOnly) }
         do {
             let result = try catalog.stage(body)
@@ -40,7 +42,7 @@ final class Namespace: Sendable {
         } catch let error as VFSError {
             throw error
         } catch {
-            throw mapped(error)
+            throw mappingErrors ? mapped(error) : error
         }
     }
 

@@ -36,7 +36,7 @@ public final class Volume: Sendable {
     /// Nodes left without a name by a previous session (unlinked while open) are deleted.
     private func removeOrphans() throws {
         guard !options.readOnly else { return }
-        try namespace.stage { w in
+        try namespace.stage(mappingErrors: false) { w in
             for inode in try w.reader.orphanNodes() where inode != .root { try w.deleteNode(inode) }
         }
     }

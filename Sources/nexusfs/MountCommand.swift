@@ -2,6 +2,7 @@ import ArgumentParser
 import FUSEFrontend
 import FUSELowLevel
 import Foundation
+import CatalogStore
 import Glibc
 import RepositoryCore
 import VFS
@@ -77,9 +78,15 @@ struct MountCommand: ParsableCommand {
                                 purpose: "mounted as of a past time", logger: options.logger)
         } ?? Repository.open(at: repositoryPath, passphrase: passphrase, stateRoot: stateRoot,
                              purpose: "mounted", logger: options.logger)
-        let volume = try Volume(repository: repo, options: VolumeOptions(commitInterval: parsed.commitInterval,
-                                                                          readOnly: parsed.readOnly,
-                                                                          versionInterval: parsed.versionInterval), logger: options.logger)
+        let volume: Volume
+        do {
+            volume = try Volume(repository: repo, options: VolumeOptions(commitInterval: parsed.commitInterval,
+                                                                         readOnly: parsed.readOnly,
+                                                                         versionInterval: parsed.versionInterval), logger: options.logger)
+        } catch let error as CatalogError where error.code == .corrupt {
+            try? repo.close()
+            throw RepositoryError(.integrity, "cannot mount \(repositoryPath): \(error); run `nexusfs recover \(repositoryPath)` to rebuild it from the repository")
+        }
         let session: FUSESession
         do {
             session = try FUSESession(fileSystem: NexusFileSystem(volume: volume), mountpoint: target,
