@@ -114,7 +114,7 @@ drill_fio() {
         local rw=${job%%:*} bs=${job#*:}
         local out=$work/fio-$rw.json rc=0 start=$EPOCHREALTIME
         local args=(--directory="$mnt/fio" --name="$rw" --rw="$rw" --bs="$bs" --size="$FIO_SIZE" --numjobs=2
-                    --ioengine=psync --verify=crc32c --verify_fatal=1 --do_verify=1 --fsync_on_close=1
+                    --ioengine=psync --verify=crc32c --verify_fatal=1 --do_verify=1 --fsync_on_close=1 --verify_state_save=0
                     --output-format=json --output="$out")
         [[ $rw != randrw ]] || args+=(--rwmixread=40 --verify_backlog=256)
         timeout 600 fio "${args[@]}" > "$out.log" 2>&1 || rc=$?
