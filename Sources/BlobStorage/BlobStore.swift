@@ -177,17 +177,21 @@ public final class BlobStore: Sendable {
         }
     }
 
-    /// Seals the waiting packs, oldest first. A pack that cannot be sealed is dropped with its
-    /// blobs (they are pending no more, so storing them again writes them anew).
+    /// Seals the waiting packs, oldest first. A pack that cannot be sealed (a full disk) stays
+    /// waiting, its blobs pending and readable, for the next flush: staged saves refer to them, and
+    /// dropping them would let a later commit refer to blobs in no pack. Only a pack that failed at
+    /// or after its rename (its writer is closed) is dropped with its blobs, as before.
     private func sealWaiting() throws {
         try sealing.withLock { _ in
             while let writer = state.withLock({ $0.waiting.first }) {
                 do {
                     try seal(writer)
                 } catch {
-                    state.withLock { state in
-                        state.waiting.removeFirst()
-                        state.pending = state.pending.filter { $0.value.writer !== writer }
+                    if writer.isClosed {
+                        state.withLock { state in
+                            state.waiting.removeFirst()
+                            state.pending = state.pending.filter { $0.value.writer !== writer }
+                        }
                     }
                     throw error
                 }

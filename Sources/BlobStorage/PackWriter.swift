@@ -77,8 +77,17 @@ final class PackWriter: @unchecked Sendable {
         let count = UInt64(entries.count)
         let toc = try AESGCM.seal(PackFormat.encodeTOC(entries), key: key, nonce: PackFormat.nonce(.toc, 0),
                                   authenticating: PackFormat.tocAAD(pack: name, count: count))
+        // Until the rename, a failure leaves the pack as it was before the seal (its frames, no
+        // trailer), so that the seal can be tried again once there is room.
+        let frames = length
         try append(toc + PackFormat.le(UInt32(toc.count)) + PackFormat.le(UInt32(count)) + PackFormat.trailerMagic)
-        try PackFile.sync(fd, path: temporaryPath)
+        do {
+            try PackFile.sync(fd, path: temporaryPath)
+        } catch {
+            _ = ftruncate(fd, off_t(frames))
+            length = frames
+            throw error
+        }
         guard rename(temporaryPath, finalPath) == 0 else {
             let error = BlobStoreError.system("rename", finalPath)
             abandon()
@@ -93,6 +102,9 @@ final class PackWriter: @unchecked Sendable {
             throw error
         }
     }
+
+    /// Whether the pack is past sealing: renamed into place, or abandoned.
+    var isClosed: Bool { closed }
 
     /// Drops an unsealed pack.
     func abandon() {

@@ -20,7 +20,7 @@ public final class Catalog: Sendable {
     private let queue: DatabaseQueue
     private let journal: JournalSink?
     /// The session of the open group transaction; only touched inside `queue`.
-    private let group = Mutex<JournalCapture?>(nil)
+    private let group = Mutex<GroupCapture?>(nil)
     /// The highest sequence the journal sink accepted, or reported durable, in this process.
     /// The next record numbers past it even when that commit failed, because the record is
     /// in the packs anyway: two records must never share a sequence. Only touched inside `queue`.
@@ -42,6 +42,11 @@ public final class Catalog: Sendable {
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             // The journal in the blob store replays anything a power cut loses here.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // A group's pages stay in memory until its COMMIT, so that a full disk fails the COMMIT
+            // (where the group is put back, see `commitGroup`) and never a statement halfway through
+            // the group, after which SQLite would roll back saves that were reported done.
+            try db.execute(sql: "PRAGMA cache_spill = OFF")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
@@ -85,11 +90,23 @@ public final class Catalog: Sendable {
         switch error.resultCode {
         case .SQLITE_FULL:
             CatalogError(.noSpace, "\(what): the disk holding the catalog \(path) is full", underlying: error)
+        // Creating the -wal or -shm file on a full disk is an I/O error to SQLite (the shared
+        // memory file is grown by ftruncate and mapped).
+        case .SQLITE_IOERR where diskIsFull(holding: path):
+            CatalogError(.noSpace, "\(what): the disk holding the catalog \(path) is full", underlying: error)
         case .SQLITE_CORRUPT, .SQLITE_NOTADB:
             CatalogError(.corrupt, "\(what): the catalog \(path) is damaged", underlying: error)
         default:
             CatalogError(.sqlite, what, underlying: error)
         }
+    }
+
+    /// Whether the filesystem holding `path` has no block left for an unprivileged writer.
+    static func diskIsFull(holding path: String) -> Bool {
+        var disk = statvfs()
+        let folder = (path as NSString).deletingLastPathComponent
+        guard statvfs(folder.isEmpty ? "." : folder, &disk) == 0 else { return false }
+        return UInt64(disk.f_bavail) * UInt64(disk.f_frsize) < 64 << 10
     }
 
     /// Runs `body` on the catalog as it is, staged changes included.
@@ -151,7 +168,7 @@ public final class Catalog: Sendable {
         try group.withLock { capture in
             guard capture == nil else { return }
             try db.execute(sql: "BEGIN IMMEDIATE")
-            capture = try JournalCapture(connection: db.sqliteConnection!, tables: Self.journaledTables)
+            capture = try GroupCapture(connection: db.sqliteConnection!, tables: Self.journaledTables)
         }
     }
 
@@ -166,7 +183,7 @@ public final class Catalog: Sendable {
 
     private func commitGroup(_ db: Database) throws {
         guard let capture = group.withLock({ $0 }) else { return }
-        let changes = try capture.changeset()
+        let changes = try capture.journal.changeset()
         let writer = CatalogWriter(db: db)
         if !changes.isEmpty, let journal {
             let sequence = max(try writer.reader.journalSequence(), burned.withLock { $0 }) + 1
@@ -180,14 +197,30 @@ public final class Catalog: Sendable {
             burned.withLock { $0 = max($0, sequence) }
             try writer.setMeta("journal_seq", Int64(record.sequence))
         }
+        let whole = try capture.whole.changeset()
         do {
             try db.execute(sql: "COMMIT")
         } catch let error as DatabaseError where !db.isInsideTransaction {
-            // SQLite rolled the whole group back: there is nothing left to retry.
+            // SQLite rolled the whole group back (a full disk, an I/O error). The saves in it were
+            // reported done to their programs: the group is put back as it was, for the next commit.
             cache.clear()
             capture.close()
             group.withLock { $0 = nil }
-            throw Self.translate(error, "catalog commit failed and SQLite rolled back the staged changes", path: path)
+            do {
+                try openGroup(db)
+                try JournalCapture.apply(whole, to: db.sqliteConnection!)
+            } catch let restoring {
+                if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+                group.withLock { capture in
+                    capture?.close()
+                    capture = nil
+                }
+                throw CatalogError(Self.translate(error, "", path: path).code,
+                                   "catalog commit failed, SQLite rolled back the staged changes "
+                                       + "(\(JournalCapture.describe(whole))) and they could not be staged again: \(error)",
+                                   underlying: restoring)
+            }
+            throw Self.translate(error, "catalog commit failed; the staged changes are kept for the next commit", path: path)
         }
         capture.close()
         group.withLock { $0 = nil }
@@ -208,7 +241,7 @@ public final class Catalog: Sendable {
     /// What the staged group changes, by table, for messages.
     private func stagedDescription() -> String {
         do {
-            let changes = try access("cannot read the staged changes") { _ in try group.withLock { $0 }?.changeset() }
+            let changes = try access("cannot read the staged changes") { _ in try group.withLock { $0 }?.journal.changeset() }
             guard let changes, !changes.isEmpty else { return "nothing" }
             return JournalCapture.describe(changes)
         } catch {

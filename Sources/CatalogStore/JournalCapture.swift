@@ -8,13 +8,22 @@ import GRDB
 final class JournalCapture: @unchecked Sendable {
     private var session: OpaquePointer?
 
-    init(connection: OpaquePointer, tables: [String]) throws {
+    /// A session on `tables`, or on every table when `tables` is nil.
+    init(connection: OpaquePointer, tables: [String]?) throws {
         var created: OpaquePointer?
         let rc = sqlite3session_create(connection, "main", &created)
         guard rc == SQLITE_OK, let created else {
             throw CatalogError(.journal, "cannot start a journal session (sqlite code \(rc))")
         }
         session = created
+        guard let tables else {
+            let arc = sqlite3session_attach(created, nil)
+            guard arc == SQLITE_OK else {
+                close()
+                throw CatalogError(.journal, "cannot start a session on every table (sqlite code \(arc))")
+            }
+            return
+        }
         for table in tables {
             let arc = sqlite3session_attach(created, table)
             guard arc == SQLITE_OK else {
@@ -122,5 +131,27 @@ final class JournalCapture: @unchecked Sendable {
             nx_changeset_apply(connection, Int32(raw.count), raw.baseAddress)
         }
         guard rc == SQLITE_OK else { throw CatalogError(.journal, "cannot apply a journal record (sqlite code \(rc))") }
+    }
+}
+
+/// The sessions of one group transaction: the journaled tables, for the journal record, and
+/// every table, to put the group back when SQLite rolls it back at COMMIT (a full disk).
+final class GroupCapture: @unchecked Sendable {
+    let journal: JournalCapture
+    let whole: JournalCapture
+
+    init(connection: OpaquePointer, tables: [String]) throws {
+        journal = try JournalCapture(connection: connection, tables: tables)
+        do {
+            whole = try JournalCapture(connection: connection, tables: nil)
+        } catch {
+            journal.close()
+            throw error
+        }
+    }
+
+    func close() {
+        journal.close()
+        whole.close()
     }
 }

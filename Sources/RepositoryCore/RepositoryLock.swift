@@ -43,10 +43,14 @@ public final class RepositoryLock: Sendable {
     }
 
     deinit {
-        ftruncate(fd, 0)
         if let failure = failure.withLock({ $0 }) {
+            // Written over what the file holds, then cut to size: on a full disk, truncating
+            // first would give back the file's block and the note would find none.
             let note = Self.failurePrefix + failure + "\n"
-            _ = note.withCString { pwrite(fd, $0, strlen($0), 0) }
+            let written = note.withCString { pwrite(fd, $0, strlen($0), 0) }
+            ftruncate(fd, written > 0 ? off_t(written) : 0)
+        } else {
+            ftruncate(fd, 0)
         }
         flock(fd, LOCK_UN)
         Glibc.close(fd)

@@ -53,11 +53,22 @@ public final class Volume: Sendable {
     }
 
     /// What went wrong, without names or content (it is left in the repository's lock file).
-    static func summary(of error: any Error) -> String {
+    /// A full disk is named: the repository's, or the state directory's (the live catalog's).
+    func summary(of error: any Error) -> String {
         let noSpace = (error as? VFSError)?.code == .noSpace || (error as? RepositoryError)?.code == .noSpace
             || (error as? CatalogError)?.code == .noSpace
-        return noSpace ? "changes could not be saved: no space left on the repository's disk"
-            : "changes could not be saved: an I/O error (details in mount.log beside the live catalog)"
+        guard noSpace else { return "changes could not be saved: an I/O error (details in mount.log beside the live catalog)" }
+        let disks = [(repository.path, "the repository's disk"), (repository.stateDirectory, "the state directory's disk")]
+            .filter { Self.isFull($0.0) }.map(\.1)
+        return "changes could not be saved: no space left on "
+            + (disks.isEmpty ? "the repository's or the state directory's disk" : disks.joined(separator: " and "))
+    }
+
+    /// Whether the filesystem holding `path` is (nearly) out of blocks.
+    static func isFull(_ path: String) -> Bool {
+        var disk = statvfs()
+        guard statvfs(path, &disk) == 0 else { return false }
+        return UInt64(disk.f_bavail) * UInt64(disk.f_frsize) < 1 << 20
     }
 
     /// Saves every written file, commits, stops the committer and closes the repository.
@@ -68,11 +79,11 @@ public final class Volume: Sendable {
         do { try files.saveAll() } catch { firstError = error }
         policy.stageRefusals()
         do { try commitNow() } catch { firstError = firstError ?? error }
-        if let firstError { repository.noteFailure(Self.summary(of: firstError)) }
+        if let firstError { repository.noteFailure(summary(of: firstError)) }
         do {
             try repository.close()
         } catch {
-            repository.noteFailure(Self.summary(of: error))
+            repository.noteFailure(summary(of: error))
             firstError = firstError ?? error
         }
         if let firstError { throw firstError }

@@ -60,6 +60,67 @@ struct MountDiskFullTests {
         #expect(try fileSize(mount.path("big")) == 0)
     }
 
+    /// `MNT FILLER-DIR`: with the catalog's disk full, small saves; every save whose close returned 0
+    /// must read back as written, before and after space is freed, and nothing may fail but with ENOSPC.
+    static let catalogScript = """
+        import errno, os, sys
+        mnt, disk = sys.argv[1], sys.argv[2]
+        def fill():
+            fd = os.open(os.path.join(disk, "filler"), os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+            for block in (1 << 20, 4096, 512, 1):
+                while True:
+                    try: os.write(fd, b"\\0" * block)
+                    except OSError as e:
+                        if e.errno != errno.ENOSPC: raise
+                        break
+            os.close(fd)
+        saved, failures = {}, []
+        for i in range(120):
+            if i == 20: fill()
+            name, data = os.path.join(mnt, "s%03d" % i), (b"save %d " % i) * (i * 7 + 1)
+            try:
+                with open(name, "wb") as f:
+                    f.write(data)
+                    if i % 10 == 9: f.flush(); os.fsync(f.fileno())
+                saved[name] = data
+            except OSError as e:
+                failures.append(e.errno)
+        bad = [errno.errorcode.get(e, e) for e in failures if e != errno.ENOSPC]
+        def lost():
+            out = []
+            for name, data in saved.items():
+                try:
+                    with open(name, "rb") as f:
+                        if f.read() != data: out.append(name + " has other bytes")
+                except OSError as e:
+                    out.append("%s: %s" % (name, os.strerror(e.errno)))
+            return out
+        full = lost()
+        os.unlink(os.path.join(disk, "filler"))
+        with open(os.path.join(mnt, "after"), "wb") as f:
+            f.write(b"after"); f.flush(); os.fsync(f.fileno())
+        freed = lost()
+        print("saved", len(saved), "failed", len(failures), "not ENOSPC", bad, "lost while full", full[:5], "lost after", freed[:5])
+        sys.exit(0 if not bad and not full and not freed and failures else 1)
+        """
+
+    @Test("a full state directory: saves whose close returned 0 stay, on the mount and after a remount; other saves get ENOSPC")
+    func catalogDiskFull() throws {
+        let mount = try MountedRepository("catalog-full", stateDiskSize: "8m")
+        let script = try writeScript(Self.catalogScript, named: "catalog-full.py", in: mount.workspace.root)
+        let result = try run("/usr/bin/python3", [script, mount.mountpoint, mount.workspace.state])
+        #expect(result.exitedWith0, "\(result)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: mount.mountpoint).filter { $0.hasPrefix("s") }.sorted()
+        let contents = try names.map { try Data(contentsOf: URL(fileURLWithPath: mount.path($0))) }
+        try mount.remount()
+        let again = try FileManager.default.contentsOfDirectory(atPath: mount.mountpoint).filter { $0.hasPrefix("s") }.sorted()
+        #expect(again == names)
+        #expect(try again.map { try Data(contentsOf: URL(fileURLWithPath: mount.path($0))) } == contents)
+        try mount.unmount()
+        let check = try mount.workspace.nexusfs("check", mount.repo, "--read-data")
+        #expect(check.exitedWith0, "\(check)")
+    }
+
     @Test("umount of a mount whose last saves do not fit exits 1 and says so; the next mount reuses the repository")
     func unmountReportsUnsavedChanges() throws {
         let mount = try MountedRepository("disk-full-umount", diskSize: "16m")

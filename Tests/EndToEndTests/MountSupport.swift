@@ -16,8 +16,10 @@ final class MountedRepository: @unchecked Sendable {
     let repo: String
 
     /// - Parameter diskSize: put the repository on a tmpfs of this size (as mount(8) takes it, "16m").
-    init(_ label: String, options: [String] = ["commit=1"], diskSize: String? = nil) throws {
+    /// - Parameter stateDiskSize: put the state directory (the live catalog) on a tmpfs of this size.
+    init(_ label: String, options: [String] = ["commit=1"], diskSize: String? = nil, stateDiskSize: String? = nil) throws {
         workspace = try Workspace("mount-" + label)
+        if let stateDiskSize { try workspace.mountTmpfs(at: workspace.state, size: stateDiskSize) }
         mountpoint = workspace.path("mnt")
         self.options = options
         if let diskSize {
