@@ -24,6 +24,12 @@ extension CatalogReader {
             .map(VersionRecord.init(row:))
     }
 
+    /// The version of a document that was its latest at `time`: the newest made at or before it.
+    public func version(of document: Int64, at time: FileTime) throws -> VersionRecord? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM versions WHERE doc = ? AND time <= ? ORDER BY number DESC LIMIT 1"),
+                         arguments: [document, time.totalNanoseconds]).map(VersionRecord.init(row:))
+    }
+
     /// One version of a document.
     public func version(of document: Int64, number: VersionNumber) throws -> VersionRecord? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM versions WHERE doc = ? AND number = ?"), arguments: [document, number.rawValue])

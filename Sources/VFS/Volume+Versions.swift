@@ -1,5 +1,6 @@
 import CatalogStore
 import NexusTypes
+import RepositoryCore
 
 extension Volume {
     /// The `.versions` entry `name` under `parent`, when `parent` or `name` belongs to the view.
@@ -13,6 +14,14 @@ extension Volume {
                           try reader.latestVersion(of: document) != nil else { throw VFSError(.notFound) }
                     return try versionsAttributes(.document(document), in: reader)
                 case .document(let document):
+                    // `@TIME`, not listed: the version that was the latest then (`@3 days ago`, `@2026-11-27T10:00:00Z`).
+                    if name.first == UInt8(ascii: "@"), let text = String(validating: name.dropFirst(), as: UTF8.self),
+                       let date = TimeExpression.parse(text) {
+                        guard let version = try reader.version(of: document, at: TimeExpression.fileTime(date)) else {
+                            throw VFSError(.notFound)
+                        }
+                        return try versionsAttributes(.version(document: document, number: version.number), in: reader)
+                    }
                     guard let current = try documentName(document, in: reader),
                           let number = VersionsView.number(in: name, of: current) else { throw VFSError(.notFound) }
                     return try versionsAttributes(.version(document: document, number: number), in: reader)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NexusTypes
+import RepositoryCore
 
 /// `-o` options of `nexusfs mount`: nexusfs's own, and the rest for libfuse.
 struct MountOptions {

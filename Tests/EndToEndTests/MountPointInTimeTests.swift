@@ -46,6 +46,13 @@ struct MountPointInTimeTests {
         try fm.createDirectory(atPath: mount.path("new"), withIntermediateDirectories: false)
         let second = try tree(mount.mountpoint)
         #expect(first != second)
+        // A document's version at a time, by name, on the live mount (not listed).
+        let versions = mount.path("team/.versions/a.txt/")
+        #expect(try String(contentsOfFile: versions + "@" + between, encoding: .utf8) == "one\n")
+        #expect(try String(contentsOfFile: versions + "@now", encoding: .utf8) == "two\n")
+        #expect(!FileManager.default.fileExists(atPath: versions + "@1 hour ago"), "a version before the first")
+        #expect(try String(contentsOfFile: versions + "@" + ISO8601DateFormatter().string(from: Date()), encoding: .utf8) == "two\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: versions).sorted() == ["a.00001.txt", "a.00002.txt"])
         try mount.unmount()
         let packs = try fm.subpathsOfDirectory(atPath: mount.repo + "/packs").sorted()
 

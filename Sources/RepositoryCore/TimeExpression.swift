@@ -5,12 +5,12 @@ import NexusTypes
 /// ISO 8601 (`2026-11-27T10:00:00Z`, `2026-11-27T10:00:00+01:00`, fractional seconds allowed;
 /// `2026-11-27T10:00` or `2026-11-27 10:00:00` without a zone and a bare date `2026-11-27` are UTC),
 /// `N seconds|minutes|hours|days|weeks ago` (also s, min, h, d, w), `now`, `yesterday` (24 hours ago)
-/// and `@SECONDS` since 1970.
-enum TimeExpression {
-    static let help = "an ISO 8601 time (2026-11-27T10:00:00Z; a date or a time without zone is UTC), "
+/// and `@SECONDS` since 1970. Also `.versions/NAME/@TIME` on a mount.
+public enum TimeExpression {
+    public static let help = "an ISO 8601 time (2026-11-27T10:00:00Z; a date or a time without zone is UTC), "
         + "'N minutes|hours|days|weeks ago', 'yesterday', 'now' or @SECONDS"
 
-    static func parse(_ text: String, now: Date = Date()) -> Date? {
+    public static func parse(_ text: String, now: Date = Date()) -> Date? {
         let text = text.trimmingCharacters(in: .whitespaces)
         switch text.lowercased() {
         case "now": return now
@@ -54,7 +54,7 @@ enum TimeExpression {
         return now.addingTimeInterval(-count * seconds)
     }
 
-    static func fileTime(_ date: Date) -> FileTime {
+    public static func fileTime(_ date: Date) -> FileTime {
         let seconds = date.timeIntervalSince1970.rounded(.down)
         return FileTime(seconds: Int64(seconds), nanoseconds: Int64(((date.timeIntervalSince1970 - seconds) * 1e9).rounded()))
     }
