@@ -51,7 +51,7 @@ extension Repository {
         } catch {
             abandonBatch()
             if let error = error as? LocalTreeError {
-                throw RepositoryError(error.errno == ENOSPC ? .noSpace : .failed, "import of \(source) failed: \(error)")
+                throw RepositoryError(error.errno == ENOSPC || error.errno == EDQUOT ? .noSpace : .failed, "import of \(source) failed: \(error)")
             }
             throw RepositoryError.wrap(error, "import of \(source) failed")
         }
