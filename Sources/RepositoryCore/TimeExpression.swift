@@ -20,11 +20,14 @@ public enum TimeExpression {
         if text.hasPrefix("@"), let seconds = Double(text.dropFirst()), seconds.isFinite { return Date(timeIntervalSince1970: seconds) }
         if let ago = relative(text.lowercased(), now: now) { return ago }
         let iso = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime],
-                                                      [.withFullDate]] {
+        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
             iso.formatOptions = options
             if let date = iso.date(from: text) { return date }
         }
+        // A bare date only: with .withFullDate the formatter also takes "2026-11-27T10:00" (and
+        // "2026-11-27T25:00:00Z") as that day's midnight, ignoring the rest.
+        iso.formatOptions = [.withFullDate]
+        if text.utf8.count == 10, let date = iso.date(from: text) { return date }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
