@@ -4,7 +4,7 @@ extension Catalog {
     /// Tables whose changes are journaled into the blob store. The chunk index
     /// (`packs`, `chunks`) is not: it is rebuilt from the packs themselves.
     static let journaledTables = ["counters", "nodes", "entries", "xattrs", "versions", "manifests", "manifest_parts", "audit",
-                                     "comments"]
+                                     "comments", "trash"]
 
     static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -111,6 +111,19 @@ extension Catalog {
                     id BLOB PRIMARY KEY NOT NULL,
                     chunks BLOB NOT NULL
                 );
+                """)
+        }
+        // The trash: nodes deleted through a mount, kept with their content, history and
+        // attributes until restored or expired (`trash_days`).
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: """
+                CREATE TABLE trash (
+                    ino INTEGER PRIMARY KEY NOT NULL,
+                    path BLOB NOT NULL,
+                    time INTEGER NOT NULL,
+                    uid INTEGER NOT NULL
+                );
+                CREATE INDEX trash_by_time ON trash(time);
                 """)
         }
         return migrator

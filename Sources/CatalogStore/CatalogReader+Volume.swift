@@ -3,8 +3,27 @@ import NexusTypes
 
 extension CatalogReader {
     /// Nodes no directory entry names any more (unlinked while open, then the process ended).
+    /// Nodes without a name that are not in the trash.
     public func orphanNodes() throws -> [InodeNumber] {
-        try Int64.fetchAll(db, sql: "SELECT ino FROM nodes WHERE nlink = 0").map { InodeNumber(UInt64(bitPattern: $0)) }
+        try Int64.fetchAll(db, sql: "SELECT ino FROM nodes WHERE nlink = 0 AND ino NOT IN (SELECT ino FROM trash)")
+            .map { InodeNumber(UInt64(bitPattern: $0)) }
+    }
+
+    /// What is in the trash from `start` up to (not including) `end`, oldest first.
+    public func trash(from start: FileTime, to end: FileTime) throws -> [TrashRecord] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM trash WHERE time >= ? AND time < ? ORDER BY time, ino"),
+                         arguments: [start.totalNanoseconds, end.totalNanoseconds]).map(TrashRecord.init(row:))
+    }
+
+    /// Whether a node is in the trash.
+    public func trashRecord(of inode: InodeNumber) throws -> TrashRecord? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM trash WHERE ino = ?"),
+                         arguments: [Int64(bitPattern: inode.rawValue)]).map(TrashRecord.init(row:))
+    }
+
+    /// The times of the days that have something in the trash: one time per item.
+    public func trashTimes() throws -> [FileTime] {
+        try Int64.fetchAll(db.cachedStatement(sql: "SELECT time FROM trash ORDER BY time")).map(FileTime.init(totalNanoseconds:))
     }
 
     /// The number of nodes, for statfs.

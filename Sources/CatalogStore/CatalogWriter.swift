@@ -45,9 +45,22 @@ public struct CatalogWriter {
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute( arguments: node.arguments)
     }
 
-    /// Removes a node with its attributes; its entries must be gone already.
+    /// Puts a node that lost its last name into the trash.
+    public func insertTrash(_ record: TrashRecord) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO trash VALUES (?, ?, ?, ?)").execute(
+            arguments: [Int64(bitPattern: record.inode.rawValue), Data(record.path), record.time.totalNanoseconds,
+                        Int64(record.uid)])
+    }
+
+    /// Takes a node out of the trash (restored, or about to be deleted).
+    public func removeTrash(_ inode: InodeNumber) throws {
+        try db.cachedStatement(sql: "DELETE FROM trash WHERE ino = ?").execute(arguments: [Int64(bitPattern: inode.rawValue)])
+    }
+
+    /// Removes a node with its attributes (and from the trash); its entries must be gone already.
     public func deleteNode(_ inode: InodeNumber) throws {
         let ino = Int64(bitPattern: inode.rawValue)
+        try removeTrash(inode)
         cache?.written(node: nil, for: inode)
         cache?.evict(xattrsOf: inode)
         cache?.evict(namesOf: inode)

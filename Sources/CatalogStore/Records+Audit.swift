@@ -119,3 +119,20 @@ public struct CommentRecord: Sendable, Equatable {
         self.text = text
     }
 }
+
+/// A node in the trash: deleted through a mount by `uid` at `time` from `path`, kept with its
+/// content, history and attributes until restored or expired.
+public struct TrashRecord: Sendable, Equatable {
+    public var inode: InodeNumber
+    /// The path it had, from the root: `team/report.odt` (no leading slash).
+    public var path: [UInt8]
+    public var time: FileTime
+    public var uid: UInt32
+
+    public init(inode: InodeNumber, path: [UInt8], time: FileTime, uid: UInt32) {
+        self.inode = inode
+        self.path = path
+        self.time = time
+        self.uid = uid
+    }
+}

@@ -61,3 +61,10 @@ extension ChunkLocation {
                   compressed: (row["flags"] as Int64) & 1 == 1)
     }
 }
+
+extension TrashRecord {
+    init(row: Row) {
+        self.init(inode: InodeNumber(UInt64(bitPattern: row["ino"])), path: [UInt8](row["path"] as Data),
+                  time: FileTime(totalNanoseconds: row["time"]), uid: UInt32(row["uid"] as Int64))
+    }
+}

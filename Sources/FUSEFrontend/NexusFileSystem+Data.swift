@@ -49,7 +49,7 @@ extension NexusFileSystem {
                         add: (FUSEDirectoryEntry) -> Bool) throws {
         try mappingErrors {
             var index = offset
-            for listed in try volume.listDirectory(handle, from: offset) {
+            for listed in try volume.listDirectory(handle, from: offset, caller: Self.caller(ctx)) {
                 index += 1
                 let isDots = listed.name == [0x2e] || listed.name == [0x2e, 0x2e]
                 var entry = FUSEDirectoryEntry(name: listed.name, ino: listed.inode.rawValue, mode: listed.mode, nextOffset: index)

@@ -66,7 +66,7 @@ public final class NexusFileSystem: FUSEFileSystem {
 
     public func lookup(_ ctx: FUSERequestContext, parent: UInt64, name: [UInt8]) throws -> FUSEEntry {
         do {
-            return Self.entry(try volume.lookup(name, in: InodeNumber(parent)))
+            return Self.entry(try volume.lookup(name, in: InodeNumber(parent), caller: Self.caller(ctx)))
         } catch let error as VFSError where error.code == .notFound && !Volume.isVersionsView(InodeNumber(parent)) {
             // The kernel remembers the absence, so a create, a stat of a missing name or a
             // path search (PATH, include paths) asks once.

@@ -115,7 +115,9 @@ final class OpenFiles: Sendable {
             // Most forgotten nodes still have names: look before opening a write.
             guard try namespace.read({ try $0.node(inode)?.linkCount == 0 }) else { return }
             try namespace.stage { w in
-                if let node = try w.reader.node(inode), node.linkCount == 0 { try w.deleteNode(inode) }
+                if let node = try w.reader.node(inode), node.linkCount == 0, try w.reader.trashRecord(of: inode) == nil {
+                    try w.deleteNode(inode)
+                }
             }
         } catch {
             logger.warning("could not delete unlinked inode \(inode): \(error)")

@@ -65,6 +65,8 @@ extension Policy {
                       after: "\(node.uid):\(node.gid) \(Self.modeText(node)) (the document's)", in: w)
         }
         try w.moveComments(from: identity.inode, to: node.inode)
+        // Deleted and written again (a save): the old node was never a deletion for the trash.
+        if identity.inode != node.inode, try w.reader.trashRecord(of: identity.inode) != nil { try w.removeTrash(identity.inode) }
         // The history of the file that became the save goes with it: at most the one version its
         // own writer made of it, and never a held document's.
         if let abandoned, abandoned != document, try w.reader.node(ofDocument: abandoned).map({ $0 == node.inode }) ?? true {

@@ -35,7 +35,7 @@ enum VersionsView {
         let level = inode.rawValue >> levelShift
         let rest = inode.rawValue & ((1 << levelShift) - 1)
         switch level {
-        case folderLevel: return .folder(InodeNumber(rest))
+        case folderLevel: return rest >> 61 == 0 ? .folder(InodeNumber(rest)) : nil     // bit 61: the trash view
         case documentLevel: return .document(Int64(rest))
         case versionLevel:
             return .version(document: Int64(rest >> numberBits), number: VersionNumber(Int64(rest & ((1 << numberBits) - 1))))

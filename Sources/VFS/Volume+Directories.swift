@@ -7,14 +7,15 @@ extension Volume {
     /// Opens a folder for listing; the listing is a snapshot, taken again on a rewind.
     public func openDirectory(_ inode: InodeNumber) throws -> UInt64 {
         // The listing itself is taken by the first read, at offset 0.
-        if VersionsView.node(inode) == nil {
+        if VersionsView.node(inode) == nil && TrashView.node(inode) == nil {
             guard try namespace.read({ try $0.existingNode(inode) }).kind == .directory else { throw VFSError(.notDirectory) }
         }
         return files.openDirectory(inode)
     }
 
     /// `.`, `..` and the entries of a folder (real or in the `.versions` view).
-    func listing(of inode: InodeNumber) throws -> [DirectoryEntry] {
+    func listing(of inode: InodeNumber, caller: Caller?) throws -> [DirectoryEntry] {
+        if let view = TrashView.node(inode) { return try trashListing(view, caller: caller) }
         if let view = VersionsView.node(inode) { return try versionsListing(view) }
         return try namespace.read { reader -> [DirectoryEntry] in
             let node = try reader.existingNode(inode)
@@ -31,10 +32,11 @@ extension Volume {
 
     /// The snapshot's entries from `offset` on; an entry's offset is its index, and the
     /// next offset to ask for is index + 1. Offset 0 (opendir or rewinddir) takes a new snapshot.
-    public func listDirectory(_ handle: UInt64, from offset: Int64) throws -> ArraySlice<DirectoryEntry> {
+    /// `caller` decides what of the trash is listed (nil: everything).
+    public func listDirectory(_ handle: UInt64, from offset: Int64, caller: Caller? = nil) throws -> ArraySlice<DirectoryEntry> {
         guard offset == 0 else { return try files.entries(of: handle, from: offset) }
         let inode = try files.directory(of: handle)
-        let entries = try listing(of: inode)
+        let entries = try listing(of: inode, caller: caller)
         files.keep(entries, of: inode, for: handle)
         return entries[0...]
     }

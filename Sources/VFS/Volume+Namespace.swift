@@ -6,7 +6,7 @@ extension Volume {
     func makeNode(_ name: [UInt8], in parent: InodeNumber, kind: NodeKind, mode: UInt32, rdev: UInt64 = 0,
                   target: [UInt8]? = nil, caller: Caller) throws -> NodeRecord {
         try VersionsView.refuseVirtual(parent)
-        let name = try Self.creatableName(name)
+        let name = try Self.creatableName(name, in: parent)
         let now = FileTime.now
         let node = try namespace.stage { w -> NodeRecord in
             var folder = try w.reader.existingNode(parent)
@@ -77,7 +77,10 @@ extension Volume {
             node.changeTime = now
             try w.updateNode(node)
             try touch(parent, in: w, time: now, linkDelta: 0)
-            if node.linkCount == 0 { try policy.rememberDeparture(of: node, name: name, in: parent, caller: caller, w: w) }
+            if node.linkCount == 0 {
+                try policy.rememberDeparture(of: node, name: name, in: parent, caller: caller, w: w)
+                try moveToTrash(node, name: name, from: parent, caller: caller, in: w)
+            }
         }
     }
 
@@ -97,6 +100,7 @@ extension Volume {
             node.linkCount = 0
             node.changeTime = now
             try w.updateNode(node)
+            try moveToTrash(node, name: name, from: parent, caller: caller, in: w)
             try touch(parent, in: w, time: now, linkDelta: -1)
         }
     }
@@ -104,7 +108,7 @@ extension Volume {
     /// Another name for a non-folder node.
     public func link(_ inode: InodeNumber, as name: [UInt8], in parent: InodeNumber, caller: Caller) throws -> Attributes {
         try VersionsView.refuseVirtual(inode, parent)
-        let name = try Self.creatableName(name)
+        let name = try Self.creatableName(name, in: parent)
         let now = FileTime.now
         let node = try namespace.stage { w -> NodeRecord in
             var node = try w.reader.existingNode(inode)

@@ -10,9 +10,20 @@ extension Volume {
               !(flags.contains(.noReplace) && flags.contains(.exchange)) else {
             throw VFSError(.invalid, "unsupported rename flags \(flags.rawValue)")
         }
+        // `mv` out of the trash restores; nothing else changes the trash or the history.
+        if let trash = TrashView.node(parent), !VersionsView.isVirtual(newParent), !flags.contains(.exchange) {
+            let folder: UInt64?
+            switch trash {
+            case .root: folder = nil
+            case .folder(let id): folder = id
+            case .file: throw VFSError(.notDirectory)
+            }
+            return try restoreFromTrash(name, in: folder, to: try Self.creatableName(newName, in: newParent), in: newParent,
+                                        caller: caller)
+        }
         try VersionsView.refuseVirtual(parent, newParent)
         let name = try Self.name(name)
-        let newName = try Self.creatableName(newName)
+        let newName = try Self.creatableName(newName, in: newParent)
         let now = FileTime.now
         let moved = try namespace.stage { w -> InodeNumber? in
             guard let source = try w.reader.entry(named: name, in: parent) else { throw VFSError(.notFound) }
@@ -73,6 +84,7 @@ extension Volume {
                 targetNode.changeTime = now
                 try w.removeEntry(named: newName, in: newParent)
                 try w.updateNode(targetNode)
+                if !continues { try moveToTrash(targetNode, name: newName, from: newParent, caller: caller, in: w) }
                 replaced = targetNode
             }
             try policy.guardChange(.rename, of: sourceNode, caller: caller, in: w.reader)

@@ -51,7 +51,8 @@ extension Volume {
         case .folder(let dir):
             let folder = try reader.existingNode(dir)
             guard folder.kind == .directory else { throw VFSError(.notFound) }
-            return Attributes(inode: inode, mode: NodeKind.directory.rawValue | folder.permissions & 0o555, linkCount: 2, uid: folder.uid,
+            // It holds a folder per document: 1 is "not counted" (2 would tell fts there are none).
+            return Attributes(inode: inode, mode: NodeKind.directory.rawValue | folder.permissions & 0o555, linkCount: 1, uid: folder.uid,
                               gid: folder.gid, rdev: 0, size: 0, blocks: 0, accessTime: folder.accessTime,
                               modificationTime: folder.modificationTime, changeTime: folder.changeTime)
         case .document(let document):

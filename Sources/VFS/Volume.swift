@@ -22,6 +22,8 @@ public final class Volume: Sendable {
     let files: OpenFiles
     /// Tells the kernel about permission changes it did not make (set by the FUSE frontend).
     let invalidationHandler = Mutex<(@Sendable ([InodeNumber]) -> Void)?>(nil)
+    /// The folders of the `/.trash` view handed out so far.
+    let trashFolders = TrashFolders()
 
     public init(repository: Repository, options: VolumeOptions = VolumeOptions(), logger: Logger = Logger(label: "nexusfs.vfs")) throws {
         self.repository = repository
@@ -31,6 +33,7 @@ public final class Volume: Sendable {
         files = OpenFiles(source: ChunkSource(repository: repository), namespace: namespace, policy: policy, options: options,
                           logger: logger)
         try removeOrphans()
+        try expireTrash()
     }
 
     /// Nodes left without a name by a previous session (unlinked while open) are deleted.
@@ -95,6 +98,12 @@ public final class Volume: Sendable {
         return try name(bytes)
     }
 
+    /// A name a program may create in `parent`: `/.trash` is taken by the trash view too.
+    static func creatableName(_ bytes: [UInt8], in parent: InodeNumber) throws -> FileName {
+        if parent == .root && bytes == TrashView.name { throw VFSError(.exists, "the name /.trash is reserved for the trash") }
+        return try creatableName(bytes)
+    }
+
     static func name(_ bytes: [UInt8]) throws -> FileName {
         if bytes.count > FileName.maxLength { throw VFSError(.nameTooLong) }
         guard let name = FileName(bytes: bytes) else { throw VFSError(.invalid, "invalid name") }
@@ -105,6 +114,7 @@ public final class Volume: Sendable {
 
     /// The attributes of `inode`, with unsaved writes of an open file taken into account.
     public func attributes(of inode: InodeNumber) throws -> Attributes {
+        if let view = TrashView.node(inode) { return try namespace.read { try trashAttributes(view, in: $0) } }
         if let view = VersionsView.node(inode) { return try namespace.read { try versionsAttributes(view, in: $0) } }
         let (node, content) = try files.readConsistently(cached: {
             if case let node?? = self.namespace.cachedNode(inode) { return node }
@@ -118,8 +128,10 @@ public final class Volume: Sendable {
         files.remember(inode)
     }
 
-    /// Looks `name` up in `parent`; the kernel then holds a reference to the result.
-    public func lookup(_ name: [UInt8], in parent: InodeNumber) throws -> Attributes {
+    /// Looks `name` up in `parent`; the kernel then holds a reference to the result. `caller`
+    /// decides what of the trash is seen (nil: everything).
+    public func lookup(_ name: [UInt8], in parent: InodeNumber, caller: Caller? = nil) throws -> Attributes {
+        if let view = try trashLookup(name, in: parent, caller: caller) { return view }
         if let view = try versionsLookup(name, in: parent) { return view }
         let name = try Self.name(name)
         let (node, content) = try files.readConsistently(cached: {

@@ -8,9 +8,12 @@ public struct VolumeOptions: Sendable {
     /// Saves by the same user within this many seconds of the latest version replace it
     /// instead of adding one; 0 (the default) keeps every save.
     public var versionInterval: Double = 0
+    /// Days a deleted document stays in `/.trash` (expired at mount); 0 turns the trash off.
+    public var trashDays: Double = 30
 
     public init(commitInterval: Double = 1, readOnly: Bool = false, maxDirtyBytesPerFile: Int64 = 64 << 20,
-                versionInterval: Double = 0) {
+                versionInterval: Double = 0, trashDays: Double = 30) {
+        self.trashDays = trashDays
         self.commitInterval = commitInterval
         self.readOnly = readOnly
         self.maxDirtyBytesPerFile = maxDirtyBytesPerFile

@@ -82,7 +82,8 @@ struct MountCommand: ParsableCommand {
         do {
             volume = try Volume(repository: repo, options: VolumeOptions(commitInterval: parsed.commitInterval,
                                                                          readOnly: parsed.readOnly,
-                                                                         versionInterval: parsed.versionInterval), logger: options.logger)
+                                                                         versionInterval: parsed.versionInterval,
+                                                                         trashDays: parsed.trashDays), logger: options.logger)
         } catch let error as CatalogError where error.code == .corrupt {
             try? repo.close()
             throw RepositoryError(.integrity, "cannot mount \(repositoryPath): \(error); run `nexusfs recover \(repositoryPath)` to rebuild it from the repository")

@@ -8,6 +8,7 @@ struct MountOptions {
     var stateDir: String?
     var commitInterval = 1.0
     var versionInterval = 0.0
+    var trashDays = 30.0
     var readOnly = false
     /// `at=TIME`: the tree as it was then, read-only (the text as given, and the time).
     var at: (text: String, time: FileTime)?
@@ -37,6 +38,11 @@ struct MountOptions {
                 let text = try Self.required(key, value)
                 guard let date = TimeExpression.parse(text) else { throw ValidationError("-o at=\(text) is not \(TimeExpression.help)") }
                 at = (text, TimeExpression.fileTime(date))
+            case "trash_days":
+                guard let days = Double(try Self.required(key, value)), days >= 0, days <= 36_500 else {
+                    throw ValidationError("-o trash_days takes a number of days between 0 (no trash) and 36500")
+                }
+                trashDays = days
             case "ro":
                 readOnly = true
                 fuse.append(word)

@@ -204,9 +204,9 @@ struct VolumeTests {
         #expect(try t.versions(inode).count == 1)
     }
 
-    @Test("an unlinked open file stays readable and writable until closed, then disappears")
+    @Test("an unlinked open file stays readable and writable until closed, then disappears (with the trash off)")
     func unlinkedOpenFile() throws {
-        let t = try TestVolume()
+        let t = try TestVolume(options: VolumeOptions(trashDays: 0))
         let inode = try t.create("gone.txt", Array("hello".utf8))
         _ = try t.volume.lookup(Array("gone.txt".utf8), in: .root)
         let handle = try t.volume.open(inode, flags: O_RDWR, caller: t.user)
@@ -219,6 +219,24 @@ struct VolumeTests {
         #expect(try t.repository.catalog.read { try $0.node(inode) } != nil)
         t.volume.forget(inode, count: 2)
         #expect(try t.repository.catalog.read { try $0.node(inode) } == nil)
+    }
+
+    @Test("a deleted document waits in the trash once forgotten, and goes at a mount after trash_days")
+    func deletedDocumentWaitsInTheTrash() throws {
+        let t = try TestVolume()
+        let inode = try t.create("kept.txt", Array("hello".utf8))
+        _ = try t.volume.lookup(Array("kept.txt".utf8), in: .root)
+        try t.volume.unlink(Array("kept.txt".utf8), in: .root, caller: t.user)
+        t.volume.forget(inode, count: 2)
+        #expect(try t.repository.catalog.read { try $0.node(inode) } != nil)
+        let record = try t.repository.catalog.read { try $0.trashRecord(of: inode) }
+        #expect(record?.path == Array("kept.txt".utf8) && record?.uid == t.user.uid)
+        // A new volume on the same catalog with a trash of no days lets it go.
+        try t.volume.commitNow()
+        let later = try Volume(repository: t.repository, options: VolumeOptions(trashDays: 0.000_000_001))
+        try later.commitNow()
+        #expect(try t.repository.catalog.read { try $0.node(inode) } == nil)
+        #expect(try t.repository.catalog.read { try $0.trashRecord(of: inode) } == nil)
     }
 
     @Test("rename: replace, RENAME_NOREPLACE, RENAME_EXCHANGE, folders into themselves")

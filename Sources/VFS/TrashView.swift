@@ -1,0 +1,90 @@
+import CatalogStore
+import Foundation
+import NexusTypes
+import Synchronization
+
+/// The `/.trash` tree: what was deleted through the mount, by day and original path
+/// (`/.trash/2026-12-03/team/report.odt`), read-only except that `mv` out of it restores.
+/// Its inodes are virtual, in the `.versions` view's first level with bit 61 set (real inode
+/// numbers never get there): bits 59-60 say root, folder or file; a file's rest is the trashed
+/// node, a folder's an interned (day, path).
+enum TrashView {
+    static let name: [UInt8] = Array(".trash".utf8)
+    private static let base: UInt64 = VersionsView.folderLevel << VersionsView.levelShift | 1 << 61
+    private static let kindShift: UInt64 = 59
+    private static let idMask: UInt64 = (1 << kindShift) - 1
+
+    enum Node: Equatable {
+        case root
+        /// A folder of the view: `path` is empty for a day's own folder.
+        case folder(id: UInt64)
+        /// A trashed node that is not a folder.
+        case file(InodeNumber)
+    }
+
+    static func inode(_ node: Node) -> InodeNumber {
+        switch node {
+        case .root: InodeNumber(base)
+        case .folder(let id): InodeNumber(base | 1 << kindShift | id & idMask)
+        case .file(let inode): InodeNumber(base | 2 << kindShift | inode.rawValue & idMask)
+        }
+    }
+
+    static func node(_ inode: InodeNumber) -> Node? {
+        guard inode.rawValue & ~((1 << 61) - 1) == base else { return nil }
+        let rest = inode.rawValue & idMask
+        switch (inode.rawValue >> kindShift) & 3 {
+        case 0: return .root
+        case 1: return .folder(id: rest)
+        case 2: return .file(InodeNumber(rest))
+        default: return nil
+        }
+    }
+
+    /// `2026-12-03`, the UTC day of `time`.
+    static func dayName(_ time: FileTime) -> [UInt8] {
+        var seconds = time_t(time.seconds)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return Array(String(format: "%04d-%02d-%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday).utf8)
+    }
+
+    /// The UTC day a name of the root stands for: its first and last instant (exclusive).
+    static func day(named name: [UInt8]) -> (start: FileTime, end: FileTime)? {
+        guard name.count == 10, let text = String(validating: name, as: UTF8.self) else { return nil }
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, let year = Int32(parts[0]), let month = Int32(parts[1]), let day = Int32(parts[2]),
+              (1...12).contains(month), (1...31).contains(day) else { return nil }
+        var fields = tm()
+        fields.tm_year = year - 1900
+        fields.tm_mon = month - 1
+        fields.tm_mday = day
+        let start = timegm(&fields)
+        guard dayName(FileTime(seconds: Int64(start), nanoseconds: 0)) == name else { return nil }
+        return (FileTime(seconds: Int64(start), nanoseconds: 0), FileTime(seconds: Int64(start) + 86_400, nanoseconds: 0))
+    }
+}
+
+/// The folders of the trash view that the kernel has been told about, by day and path.
+final class TrashFolders: Sendable {
+    struct Key: Hashable, Sendable {
+        /// The day's folder name (`2026-12-03`).
+        var day: [UInt8]
+        /// The original path below the root, components joined by `/`; empty for the day itself.
+        var path: [UInt8]
+    }
+
+    private let state = Mutex<(ids: [Key: UInt64], keys: [UInt64: Key])>(([:], [:]))
+
+    func id(of key: Key) -> UInt64 {
+        state.withLock { s in
+            if let id = s.ids[key] { return id }
+            let id = UInt64(s.keys.count + 1)
+            s.ids[key] = id
+            s.keys[id] = key
+            return id
+        }
+    }
+
+    func key(of id: UInt64) -> Key? { state.withLock { $0.keys[id] } }
+}
