@@ -52,6 +52,26 @@ public struct CatalogWriter {
                         Int64(record.uid)])
     }
 
+    /// Deletes a trashed node for good, with its document's versions (a held document is never
+    /// in the trash); the space goes at the next prune. Returns the trash record.
+    @discardableResult
+    public func purge(trashed inode: InodeNumber) throws -> TrashRecord? {
+        let record = try reader.trashRecord(of: inode)
+        guard let node = try reader.node(inode) else {
+            try removeTrash(inode)
+            return record
+        }
+        guard node.linkCount == 0 else {
+            try removeTrash(inode)
+            return record
+        }
+        if let document = node.document {
+            try db.cachedStatement(sql: "DELETE FROM versions WHERE doc = ?").execute(arguments: [document])
+        }
+        try deleteNode(inode)
+        return record
+    }
+
     /// Takes a node out of the trash (restored, or about to be deleted).
     public func removeTrash(_ inode: InodeNumber) throws {
         try db.cachedStatement(sql: "DELETE FROM trash WHERE ino = ?").execute(arguments: [Int64(bitPattern: inode.rawValue)])

@@ -16,6 +16,8 @@ public struct PruneReport: Sendable, Codable {
     public var keptVersions = 0
     /// Documents under legal hold, every version of which was kept.
     public var held: [String] = []
+    /// Paths of documents and folders deleted for good from the trash (`trashDays`).
+    public var purgedFromTrash: [String] = []
     public var packsDeleted = 0
     public var packsRewritten = 0
     public var storedBytesBefore: Int64 = 0
@@ -30,11 +32,24 @@ extension Repository {
 
     /// Forgets versions the policy does not keep, then removes what nothing refers to:
     /// manifests, blobs, whole packs, and rewrites packs that are mostly garbage.
-    public func prune(policy: PrunePolicy, dryRun: Bool, progress: ProgressHandler? = nil) throws -> PruneReport {
+    /// What has been in the trash longer than `trashDays` is deleted for good first.
+    public func prune(policy: PrunePolicy, trashDays: Double = 30, dryRun: Bool, progress: ProgressHandler? = nil) throws -> PruneReport {
         guard !policy.isEmpty else { throw RepositoryError(.invalidArgument, "prune needs at least one --keep-* rule") }
         return try RepositoryError.wrapping("prune of \(path) failed") {
             var report = PruneReport(dryRun: dryRun)
             report.storedBytesBefore = try statistics().storedBytes
+            let cutoff = FileTime(totalNanoseconds: FileTime.now.totalNanoseconds - Int64(max(trashDays, 0) * 86_400e9))
+            let expired = try catalog.read { try $0.trash(from: FileTime(seconds: -(1 << 32), nanoseconds: 0), to: cutoff) }
+            report.purgedFromTrash = expired.map { "/" + String(decoding: $0.path, as: UTF8.self) }
+            if !dryRun && !expired.isEmpty {
+                try catalog.write { w in
+                    for record in expired {
+                        try w.purge(trashed: record.inode)
+                        try self.appendAudit(AuditEvent(time: .now, uid: getuid(), action: "purge from the trash", inode: record.inode,
+                                                        path: Array(("/" + String(decoding: record.path, as: UTF8.self)).utf8)), in: w)
+                    }
+                }
+            }
             let forget = try selectForgotten(policy, &report)
             if dryRun {
                 report.storedBytesAfter = report.storedBytesBefore

@@ -41,7 +41,7 @@ extension Volume {
                 }
                 try policy.audit("purge", caller: Caller(uid: 0, gid: 0), node: node, path: RepositoryPath(bytes: record.path),
                                  detail: "from the trash", in: w)
-                if node.linkCount == 0 { try w.deleteNode(record.inode) } else { try w.removeTrash(record.inode) }
+                try w.purge(trashed: record.inode)
             }
         }
     }

@@ -22,6 +22,8 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .long, help: "Keep the newest version of each of the last N weeks.") var keepWeekly: Int?
     @Option(name: .long, help: "Keep the newest version of each of the last N months.") var keepMonthly: Int?
     @Option(name: .long, help: "Keep the newest version of each of the last N years.") var keepYearly: Int?
+    @Option(name: .long, help: "Delete for good what has been in the trash longer than this many days (default 30).")
+    var trashDays: Double = 30
     @Flag(name: .long, help: "Only say what would be removed.") var dryRun = false
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
 
@@ -38,6 +40,7 @@ struct PruneCommand: ParsableCommand {
             throw ValidationError("--keep-* counts must be at least 1")
         }
         guard !policy.isEmpty else { throw ValidationError("prune needs at least one --keep-* rule") }
+        guard trashDays >= 0, trashDays <= 36_500 else { throw ValidationError("--trash-days takes a number of days from 0 to 36500") }
     }
 
     func run() throws {
@@ -46,13 +49,14 @@ struct PruneCommand: ParsableCommand {
             let repo = try Repository.open(at: repository, passphrase: try options.passphrase(),
                                            stateRoot: options.stateRoot, logger: options.logger)
             let printer = ProgressPrinter("pruning")
-            let report = try repo.prune(policy: policy, dryRun: dryRun, progress: printer.update)
+            let report = try repo.prune(policy: policy, trashDays: trashDays, dryRun: dryRun, progress: printer.update)
             printer.finish()
             try repo.close()
             if json { return try printJSON(report) }
             for removal in report.removed {
                 print("\(dryRun ? "would remove" : "removed") \(removal.document) version \(removal.version)")
             }
+            for purged in report.purgedFromTrash { print("\(dryRun ? "would delete" : "deleted") \(purged) from the trash for good") }
             for held in report.held { print("kept every version of \(held): under legal hold") }
             print("\(report.removed.count) versions \(dryRun ? "would be " : "")removed, \(report.keptVersions) kept")
             if !dryRun {

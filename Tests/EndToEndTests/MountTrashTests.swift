@@ -92,6 +92,28 @@ struct MountTrashTests {
         #expect(audit.contains("undelete"), "\(audit)")
     }
 
+    @Test("prune --trash-days deletes for good what waited longer, with its versions, and frees the space")
+    func pruneEmptiesTheTrash() throws {
+        let mount = try MountedRepository("trash-prune")
+        let big = mount.path("big.bin")
+        try mustRun("/bin/sh", ["-c", "head -c 4000000 /dev/urandom > '\(big)'; head -c 4000000 /dev/urandom > '\(big)'"])
+        try "small\n".write(toFile: mount.path("kept.txt"), atomically: false, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: big)
+        try mount.unmount()
+        let kept = try mount.workspace.succeed("prune", mount.repo, "--keep-last", "5").out
+        #expect(!kept.contains("from the trash"), "\(kept)")
+        let pruned = try mount.workspace.succeed("prune", mount.repo, "--keep-last", "5", "--trash-days", "0").out
+        #expect(pruned.contains("deleted /big.bin from the trash for good"), "\(pruned)")
+        let stats = try mount.workspace.succeed("stats", mount.repo, "--json").out
+        let stored = try #require((try JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any])?["storedBytes"] as? Int)
+        #expect(stored < 1_000_000, "the trashed document's 8 MB are still stored: \(stats)")
+        try mount.mount()
+        #expect(!FileManager.default.fileExists(atPath: mount.path(".trash/" + today())))
+        #expect(try String(contentsOfFile: mount.path("kept.txt"), encoding: .utf8) == "small\n")
+        try mount.unmount()
+        try mount.workspace.succeed("check", mount.repo, "--read-data")
+    }
+
     @Test("on an allow_other mount each user sees in the trash what they deleted, own, or could read; trash_days expires it at the next mount")
     func usersAndRetention() throws {
         let users = try TestUsers.require()
