@@ -50,7 +50,13 @@ extension Volume {
 
     /// The trash entry `name` under `parent`, when `parent` or `name` belongs to the view.
     func trashLookup(_ name: [UInt8], in parent: InodeNumber, caller: Caller?) throws -> Attributes? {
-        if parent == .root && name == TrashView.name { return try namespace.read { try trashAttributes(.root, in: $0) } }
+        if parent == .root && name == TrashView.name {
+            return try namespace.read { reader in
+                // A folder of that name made before the trash existed stays reachable (the view then is not).
+                if let name = FileName(bytes: name), try reader.entry(named: name, in: .root) != nil { return nil }
+                return try trashAttributes(.root, in: reader)
+            }
+        }
         guard let view = TrashView.node(parent) else { return nil }
         return try namespace.read { reader -> Attributes in
             let child: TrashView.Node?

@@ -92,6 +92,22 @@ struct MountTrashTests {
         #expect(audit.contains("undelete"), "\(audit)")
     }
 
+    @Test("a /.trash folder imported before the trash existed stays reachable; a new one cannot be made")
+    func existingTrashFolder() throws {
+        let mount = try MountedRepository("trash-folder")
+        try mount.unmount()
+        let source = mount.workspace.path("source")
+        try FileManager.default.createDirectory(atPath: source + "/.trash", withIntermediateDirectories: true)
+        try "mine\n".write(toFile: source + "/.trash/note.txt", atomically: false, encoding: .utf8)
+        try mount.workspace.succeed("import", mount.repo, source)
+        try mount.mount()
+        #expect(try String(contentsOfFile: mount.path(".trash/note.txt"), encoding: .utf8) == "mine\n")
+        try mount.unmount()
+        let fresh = try MountedRepository("trash-folder-new")
+        let made = try run("/bin/mkdir", [fresh.path(".trash")])
+        #expect(!made.exitedWith0 && made.err.contains("File exists"), "\(made)")
+    }
+
     @Test("prune --trash-days deletes for good what waited longer, with its versions, and frees the space")
     func pruneEmptiesTheTrash() throws {
         let mount = try MountedRepository("trash-prune")
