@@ -45,13 +45,18 @@ enum MountedRequest {
     /// `alice`, `1001`, `user:alice`, `group:staff`, `@staff` or `public`, as the daemon's request words.
     static func principal(_ text: String) throws -> String {
         if text == "public" { return "public -" }
+        // A number is decimal digits below 2^32 - 1 ((uid_t)-1 names nobody), as setfacl takes it.
+        func number(_ name: String) -> UInt32? {
+            guard !name.isEmpty, name.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let id = UInt32(name), id != .max else { return nil }
+            return id
+        }
         func user(_ name: String) -> UInt32? {
-            if let uid = UInt32(name) { return uid }
-            return getpwnam(name).map { $0.pointee.pw_uid }
+            if let uid = number(name) { return uid }
+            return name.isEmpty ? nil : getpwnam(name).map { $0.pointee.pw_uid }
         }
         func group(_ name: String) -> UInt32? {
-            if let gid = UInt32(name) { return gid }
-            return getgrnam(name).map { $0.pointee.gr_gid }
+            if let gid = number(name) { return gid }
+            return name.isEmpty ? nil : getgrnam(name).map { $0.pointee.gr_gid }
         }
         if text.hasPrefix("user:"), let uid = user(String(text.dropFirst(5))) { return "user \(uid)" }
         if text.hasPrefix("group:"), let gid = group(String(text.dropFirst(6))) { return "group \(gid)" }
@@ -161,6 +166,9 @@ struct CommentCommand: ParsableCommand {
     func validate() throws {
         if text.joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw ValidationError("the comment is empty")
+        }
+        guard text.joined(separator: " ").utf8.count <= 4000 else {
+            throw ValidationError("a comment is at most 4000 bytes")
         }
     }
 
