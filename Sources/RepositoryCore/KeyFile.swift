@@ -47,7 +47,9 @@ public struct KeyFile: Codable, Sendable {
         repository + "/" + RepositoryLayout.keys + "/" + id + suffix
     }
 
-    /// Every key file of the repository; unreadable ones are skipped.
+    /// Every key file of the repository; unreadable ones are skipped. The cheapest to try come
+    /// first (by Argon2id memory times passes, then by name), so that a planted key file asking for
+    /// gigabytes is tried only when no ordinary key opens.
     static func all(repositoryAt path: String) throws -> [KeyFile] {
         let dir = path + "/" + RepositoryLayout.keys
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
@@ -56,8 +58,12 @@ public struct KeyFile: Codable, Sendable {
         return names.filter { $0.hasSuffix(suffix) }.sorted().compactMap { name in
             guard let data = FileManager.default.contents(atPath: dir + "/" + name) else { return nil }
             return try? JSONDecoder().decode(KeyFile.self, from: data)
-        }
+        }.enumerated().sorted { a, b in
+            (a.element.cost, a.offset) < (b.element.cost, b.offset)
+        }.map(\.element)
     }
+
+    private var cost: UInt64 { UInt64(kdf.memoryKiB) * UInt64(max(kdf.iterations, 1)) }
 
     /// The master secret, if `passphrase` opens this key.
     func unwrap(passphrase: [UInt8], repositoryID: String) throws -> SymmetricKey? {
@@ -83,12 +89,22 @@ public struct KeyFile: Codable, Sendable {
         guard !files.isEmpty else {
             throw RepositoryError(.notARepository, "repository \(path) has no key files")
         }
+        // A damaged key file is passed over (another key may open); it is named only when no key does.
+        var damaged: [String] = []
         for file in files {
-            if let master = try file.unwrap(passphrase: passphrase, repositoryID: repositoryID) {
-                return (master, file)
+            do {
+                if let master = try file.unwrap(passphrase: passphrase, repositoryID: repositoryID) {
+                    return (master, file)
+                }
+            } catch {
+                damaged.append((error as? RepositoryError)?.message ?? "key file \(file.id): \(error)")
             }
         }
-        throw RepositoryError(.wrongPassphrase, "wrong passphrase for repository \(path)")
+        if !damaged.isEmpty && damaged.count == files.count {
+            throw RepositoryError(.integrity, "no key of repository \(path) can be used: " + damaged.joined(separator: "; "))
+        }
+        throw RepositoryError(.wrongPassphrase, "wrong passphrase for repository \(path)"
+                              + (damaged.isEmpty ? "" : " (" + damaged.joined(separator: "; ") + ")"))
     }
 
     static func unlock(repositoryAt path: String, repositoryID: String, passphrase: [UInt8]) throws -> SymmetricKey {

@@ -452,6 +452,46 @@ struct RepositoryTests {
         #expect(try reopened.check(readData: true).isClean)
     }
 
+    @Test("planted or damaged key files do not lock the repository: the good key opens, and only when none does is the damage named")
+    func hostileKeyFiles() throws {
+        let ws = try Workspace()
+        try ws.create().close()
+        let keys = ws.repository + "/keys"
+        let good = try #require(try FileManager.default.contentsOfDirectory(atPath: keys).first)
+        var key = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: keys + "/" + good))) as? [String: Any])
+        key["id"] = "0000000000000000"
+        // Sorted before the good key, each would stop unlocking (or cost 4 GiB) if tried first.
+        var kdf = try #require(key["kdf"] as? [String: Any])
+        kdf["memoryKiB"] = 4 << 20
+        kdf["iterations"] = 64
+        var costly = key
+        costly["kdf"] = kdf
+        var badSalt = key
+        badSalt["salt"] = "00"
+        var badHex = key
+        badHex["wrapped"] = "zz"
+        var unreasonable = key
+        unreasonable["kdf"] = ["algorithm": "argon2id", "iterations": 1000, "memoryKiB": 64, "parallelism": 1]
+        for (name, file) in [("0000000000000000", costly), ("0000000000000001", badSalt), ("0000000000000002", badHex),
+                             ("0000000000000003", unreasonable)] {
+            try JSONSerialization.data(withJSONObject: file).write(to: URL(fileURLWithPath: keys + "/" + name + ".key"))
+        }
+        try ws.open().close()
+        // A wrong passphrase is still that, with the damaged files named; with only damaged files left, integrity.
+        do {
+            _ = try Repository.open(at: ws.repository, passphrase: Array("wrong".utf8), stateRoot: ws.state)
+            Issue.record("a wrong passphrase opened the repository")
+        } catch let error as RepositoryError {
+            #expect(error.code == .wrongPassphrase)
+            #expect(error.message.contains("0000000000000002 is damaged"))
+        }
+        try FileManager.default.removeItem(atPath: keys + "/" + good)
+        try FileManager.default.removeItem(atPath: keys + "/0000000000000000.key")
+        #expect(throws: RepositoryError.self) {
+            do { _ = try ws.open() } catch let error as RepositoryError { #expect(error.code == .integrity); throw error }
+        }
+    }
+
     @Test("keys: a second passphrase opens the same repository, and a changed one replaces the old")
     func keyManagement() throws {
         let ws = try Workspace()

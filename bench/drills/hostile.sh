@@ -169,7 +169,7 @@ if want repo; then
     limit=$((4 << 30))
     damage() {    # KIND REPO: one way of damaging REPO
         local r=$2 p k
-        p=$(ls "$r"/packs/??/* | head -1) k=$(ls "$r"/keys/*.key | head -1)
+        p=$(ls -S "$r"/packs/??/* | head -1)    # the largest: the one with d/random.bin's content
         case $1 in
             config-random)     head -c 4096 /dev/urandom > "$r/config" ;;
             config-empty)      : > "$r/config" ;;
@@ -254,9 +254,10 @@ PY
             served=""
             if [[ $command == mount ]] && ((rc == 0)); then
                 # A mount that works must serve, and give EIO (never wrong bytes) for damaged content.
-                if cmp -s "$t/mnt/small.txt" "$base/src/small.txt" || cat "$t/mnt/small.txt" >/dev/null 2>&1; then served="serves"
+                if cmp -s "$t/mnt/small.txt" "$base/src/small.txt" 2>/dev/null; then served="serves"
+                elif cat "$t/mnt/small.txt" >/dev/null 2>&1; then served="serves, small.txt WRONG BYTES"
                 else served="serves nothing"; fi
-                cmp -s "$t/mnt/d/random.bin" "$base/src/d/random.bin" 2>/dev/null && served+=", content intact" \
+                cmp -s "$t/mnt/d/random.bin" "$base/src/d/random.bin" 2>/dev/null && served+=", random.bin intact" \
                     || { cat "$t/mnt/d/random.bin" > /dev/null 2> "$t/read.err" && served+=", WRONG BYTES" || served+=", EIO on damaged content"; }
                 timeout 60 "$nexusfs" umount "$t/mnt" >/dev/null 2>&1 || fusermount3 -u -z "$t/mnt" 2>/dev/null || true
             fi
@@ -267,8 +268,10 @@ PY
             elif ((rc != 0 && rc != 1 && rc != 3 && rc != 4 && rc != 5 && rc != 6)); then fail "$line (not a documented code for damage)"
             elif [[ $served == *"WRONG BYTES"* ]]; then fail "$line"
             elif [[ $kind == config-* || $kind == keys-* ]] && ((rc == 0)); then fail "$line (a damaged config or key set was accepted)"
-            elif [[ $kind == pack-* && $kind != pack-stray && ( $command == check || $command == export ) ]] && ((rc != 4)); then
-                fail "$line (check and export must report the damaged pack: exit 4)"
+            elif [[ $kind == pack-* && $kind != pack-stray && $command == check ]] && ((rc != 4)); then
+                fail "$line (check must report the damaged pack: exit 4)"
+            elif [[ $command == export ]] && ((rc == 0)) && ! diff -r "$t/out" "$base/src" > /dev/null 2>&1; then
+                fail "$line (the export differs from what was imported: WRONG BYTES)"
             elif [[ $kind == key-* ]] && ((rc != 0)); then fail "$line (one hostile key file among good ones must not lock the repository)"
             else pass "$line"; rm -rf "$t"; fi
         done
