@@ -18,6 +18,8 @@ public struct KeyFile: Codable, Sendable {
     var wrapped: String
 
     static let suffix = ".key"
+    /// The most memory a key file's Argon2id may ask for: 1 GiB.
+    static let maximumMemoryKiB: UInt32 = 1 << 20
 
     private func associatedData(repositoryID: String) -> [UInt8] {
         let parts = ["nexusfs key v\(version)", repositoryID, id, kdf.algorithm, "\(kdf.iterations)", "\(kdf.memoryKiB)",
@@ -70,8 +72,10 @@ public struct KeyFile: Codable, Sendable {
         guard let salt = Hex.decode(salt), let nonce = Hex.decode(nonce), let wrapped = Hex.decode(wrapped) else {
             throw RepositoryError(.integrity, "key file \(id) is damaged")
         }
-        // A damaged or hostile key file must not make unlocking allocate without bound.
-        guard kdf.memoryKiB <= 4 << 20, kdf.iterations <= 64, kdf.parallelism <= 64 else {
+        // A damaged or hostile key file must not make unlocking allocate or compute without bound:
+        // nexusfs writes t = 3, m = 64 MiB; a reader allows 16 times the memory and about 5 times the
+        // passes (some 15 s, where 4 GiB and 64 passes took 7 minutes on every wrong passphrase).
+        guard kdf.memoryKiB <= Self.maximumMemoryKiB, kdf.iterations <= 16, kdf.parallelism <= 64 else {
             throw RepositoryError(.integrity, "key file \(id) asks for unreasonable Argon2id parameters")
         }
         let wrappingKey = try kdf.deriveKey(passphrase: passphrase, salt: salt)

@@ -6,22 +6,31 @@ import Glibc
 /// `grant`, `revoke`, `access`, `comment` and `comments`: requests to a mounted nexusfs made
 /// through extended attributes of the path, so the daemon sees who asks (docs/permissions.md).
 enum MountedRequest {
+    /// `path` as the command line gave it (its bytes: a name need not be UTF-8).
     static func set(_ path: String, _ name: String, _ value: String) throws {
+        try set(RawArguments.bytes(of: path), name, value)
+    }
+
+    static func set(_ path: [UInt8], _ name: String, _ value: String) throws {
         let bytes = Array(value.utf8)
-        let result = bytes.withUnsafeBytes { setxattr(path, name, $0.baseAddress, $0.count, 0) }
-        if result != 0 { throw failure(errno, path) }
+        let result = withCString(path) { cPath in bytes.withUnsafeBytes { setxattr(cPath, name, $0.baseAddress, $0.count, 0) } }
+        if result != 0 { throw failure(errno, shown(path)) }
     }
 
     static func get(_ path: String, _ name: String) throws -> String {
+        try get(RawArguments.bytes(of: path), name)
+    }
+
+    static func get(_ path: [UInt8], _ name: String) throws -> String {
         for _ in 0..<4 {
-            let size = getxattr(path, name, nil, 0)
-            if size < 0 { throw failure(errno, path) }
+            let size = withCString(path) { getxattr($0, name, nil, 0) }
+            if size < 0 { throw failure(errno, shown(path)) }
             var buffer = [UInt8](repeating: 0, count: max(size, 1))
-            let got = getxattr(path, name, &buffer, buffer.count)
+            let got = withCString(path) { getxattr($0, name, &buffer, buffer.count) }
             if got >= 0 { return String(decoding: buffer.prefix(got), as: UTF8.self) }
-            if errno != ERANGE { throw failure(errno, path) }
+            if errno != ERANGE { throw failure(errno, shown(path)) }
         }
-        throw failure(ERANGE, path)
+        throw failure(ERANGE, shown(path))
     }
 
     /// A computed JSON listing of `path`: printed as it is with `json` (nil returned), else decoded.

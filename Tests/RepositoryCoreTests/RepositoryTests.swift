@@ -459,11 +459,10 @@ struct RepositoryTests {
         let keys = ws.repository + "/keys"
         let good = try #require(try FileManager.default.contentsOfDirectory(atPath: keys).first)
         var key = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: keys + "/" + good))) as? [String: Any])
-        key["id"] = "0000000000000000"
         // Sorted before the good key, each would stop unlocking (or cost 4 GiB) if tried first.
         var kdf = try #require(key["kdf"] as? [String: Any])
-        kdf["memoryKiB"] = 4 << 20
-        kdf["iterations"] = 64
+        kdf["memoryKiB"] = 1 << 20
+        kdf["iterations"] = 1
         var costly = key
         costly["kdf"] = kdf
         var badSalt = key
@@ -474,6 +473,8 @@ struct RepositoryTests {
         unreasonable["kdf"] = ["algorithm": "argon2id", "iterations": 1000, "memoryKiB": 64, "parallelism": 1]
         for (name, file) in [("0000000000000000", costly), ("0000000000000001", badSalt), ("0000000000000002", badHex),
                              ("0000000000000003", unreasonable)] {
+            var file = file
+            file["id"] = name
             try JSONSerialization.data(withJSONObject: file).write(to: URL(fileURLWithPath: keys + "/" + name + ".key"))
         }
         try ws.open().close()

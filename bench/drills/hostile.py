@@ -252,7 +252,7 @@ def section_names(mnt, ref, quick):
         case("name of %d bytes refused like ext4" % n, "; ".join(problems) or None)
     for base in (mnt, ref):
         rmtree(os.path.join(base, b"names"))
-    rmtree(d)
+    # The odd names stay for the repository section's export.
 
 
 # ---------------------------------------------------------------------------------------------
@@ -702,7 +702,8 @@ def craft_keys(repo, out):
         k["id"] = "0000000000000000"
         with open(os.path.join(out, name + ".key"), "w") as f:
             f.write(json.dumps(k, indent=2, sort_keys=True) + "\n")
-    emit("memory", lambda k: k["kdf"].update(memoryKiB=4 << 20, iterations=64))
+    emit("memory", lambda k: k["kdf"].update(memoryKiB=1 << 20, iterations=16))          # the most a reader allows
+    emit("memory-over", lambda k: k["kdf"].update(memoryKiB=4 << 20, iterations=64))
     emit("iterations", lambda k: k["kdf"].update(iterations=2**32 - 1))
     emit("parallelism", lambda k: k["kdf"].update(parallelism=2**24, memoryKiB=2**32 - 1))
     emit("salt", lambda k: k.update(salt="00"))
@@ -710,6 +711,52 @@ def craft_keys(repo, out):
     with open(os.path.join(out, "huge-numbers.key"), "w") as f:
         f.write(json.dumps(key).replace('"memoryKiB": %d' % key["kdf"]["memoryKiB"], '"memoryKiB": 9223372036854775808')
                 .replace('"version": %d' % key["version"], '"version": 18446744073709551616'))
+
+
+def tree(root, out):
+    """The tree under root, walked by descriptors (deeper than PATH_MAX too): each path's bytes (hex),
+    kind, size and content hash; written to out as JSON. `.versions` is left out."""
+    import json
+    entries = {}
+    sys.setrecursionlimit(20000)
+    def walk(dfd, rel):
+        for name in sorted(os.listdir(dfd)):
+            if name == b".versions":
+                continue
+            st = os.lstat(name, dir_fd=dfd)
+            key = (rel + b"/" + name).hex()
+            if stat.S_ISDIR(st.st_mode):
+                entries[key] = "d"
+                sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dfd)
+                try:
+                    walk(sub, rel + b"/" + name)
+                finally:
+                    os.close(sub)
+            elif stat.S_ISREG(st.st_mode):
+                entries[key] = "f %d %s" % (st.st_size, hashlib.sha256(read(name, dir_fd=dfd)).hexdigest())
+            elif stat.S_ISLNK(st.st_mode):
+                entries[key] = "l " + os.readlink(name, dir_fd=dfd).hex()
+            else:
+                entries[key] = "o %o" % stat.S_IFMT(st.st_mode)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        walk(fd, b"")
+    finally:
+        os.close(fd)
+    json.dump(entries, open(out, "w"))
+
+
+def compare_trees(a, b):
+    import json
+    x, y = json.load(open(a)), json.load(open(b))
+    missing = [bytes.fromhex(k) for k in x if k not in y]
+    extra = [bytes.fromhex(k) for k in y if k not in x]
+    differ = [bytes.fromhex(k) for k in x if k in y and x[k] != y[k]]
+    if missing or extra or differ:
+        print("%d entries: %d missing, %d extra, %d differ; first: %s" % (len(x), len(missing), len(extra), len(differ),
+              show((missing + extra + differ)[0])))
+        sys.exit(1)
+    print("%d entries identical" % len(x))
 
 
 def patch_trailer(path, at, value):
@@ -735,7 +782,8 @@ def patch_frames(path):
 
 def main():
     global M
-    tool = {"craft-keys": craft_keys, "patch-trailer": patch_trailer, "patch-frames": patch_frames}.get(sys.argv[1])
+    tool = {"craft-keys": craft_keys, "patch-trailer": patch_trailer, "patch-frames": patch_frames, "tree": tree,
+            "compare-trees": compare_trees}.get(sys.argv[1])
     if tool:
         return tool(*sys.argv[2:])
     section, mnt, ref, pid = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode(), sys.argv[4]

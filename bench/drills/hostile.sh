@@ -141,6 +141,17 @@ if want grant; then
     ((rc == 2)) && pass "grant of an unknown level: exit 2" || fail "grant of an unknown level: exit $rc"
     rc=0; "$nexusfs" grant "$work/repo" nobody view > "$work/grant.out" 2>&1 || rc=$?
     ((rc == 1)) && pass "grant outside a mount: exit 1 ($(head -1 "$work/grant.out"))" || fail "grant outside a mount: exit $rc"
+    # The commands that take a mounted path find a document whose name is not UTF-8.
+    odd=$mnt/$'caf\xe9 \xff.txt'
+    echo one > "$odd"; sleep 0.1; echo two > "$odd"; sleep 0.1
+    for cmd in "log" "restore --version 1 --to $work/restored" "comment @ a comment" "comments" "grant @ nobody view" "access"; do
+        rc=0
+        set -f; words=($cmd); set +f
+        [[ ${words[1]:-} == @ ]] && words=("${words[0]}" "$odd" "${words[@]:2}") || words=("${words[0]}" "$odd" "${words[@]:1}")
+        timeout 30 "$nexusfs" "${words[@]}" > "$work/odd.out" 2>&1 || rc=$?
+        ((rc == 0)) && pass "${words[0]} on a document named caf\\xe9 \\xff.txt" || fail "${words[0]} on a document named caf\\xe9 \\xff.txt: exit $rc: $(head -1 "$work/odd.out")"
+    done
+    [[ $(cat "$work/restored" 2>/dev/null) == one ]] && pass "restore --to of that document wrote version 1" || fail "restore --to of that document wrote $(head -c 40 "$work/restored" 2>&1)"
     echo "grant: done ($(elapsed "$start") s)"
 fi
 
@@ -148,10 +159,23 @@ fi
 # Damaged repositories: every command gives a documented exit code and a message, in bounded time
 # and memory.
 if ((need_mount)); then
+    python3 "$helper" tree "$mnt" "$work/mounted.json"
     rc=0; "$nexusfs" umount "$mnt" || rc=$?
     ((rc == 0)) && pass "umount after the mount sections" || fail "umount after the mount sections exited $rc"
     rc=0; "$nexusfs" check "$repo" > "$work/check.out" 2>&1 || rc=$?
     ((rc == 0)) && pass "check after the mount sections" || fail "check after the mount sections exited $rc: $(head -3 "$work/check.out" | tr '\n' ' ')"
+    # What the sections left (odd names, paths longer than PATH_MAX) exports byte-exact.
+    rc=0; timeout 600 "$nexusfs" export "$repo" "$work/export" > "$work/export.out" 2>&1 || rc=$?
+    if ((rc != 0)); then fail "export after the mount sections exited $rc: $(head -2 "$work/export.out" | tr '\n' ' ')"
+    elif r=$(python3 "$helper" tree "$work/export" "$work/exported.json" && python3 "$helper" compare-trees "$work/mounted.json" "$work/exported.json"); then
+        pass "export after the mount sections: $r"
+    else fail "export after the mount sections differs from the mount: $r"; fi
+    rm -rf "$work/export"
+    if want grant; then
+        rc=0; "$nexusfs" log "$repo" /$'caf\xe9 \xff.txt' > "$work/odd.out" 2>&1 || rc=$?
+        ((rc == 0)) && [[ $(grep -c . "$work/odd.out") -ge 2 ]] && pass "log REPO PATH of a document named caf\\xe9 \\xff.txt" \
+            || fail "log REPO PATH of a document named caf\\xe9 \\xff.txt: exit $rc: $(head -1 "$work/odd.out")"
+    fi
 fi
 if want repo; then
     echo "== repo"
@@ -226,7 +250,7 @@ PY
         esac
     }
     kinds=(config-random config-empty config-huge config-version config-body config-chunker config-mac config-dir config-fifo
-           keys-random keys-empty keys-none key-memory key-iterations key-parallelism key-salt key-hex key-huge-numbers
+           keys-random keys-empty keys-none key-memory key-memory-over key-iterations key-parallelism key-salt key-hex key-huge-numbers
            key-fifo pack-random pack-empty pack-header-only pack-sparse pack-toc-length pack-toc-count pack-toc-small
            pack-frames pack-name pack-fifo pack-dir pack-symlink-zero pack-stray)
     ((quick)) && kinds=(config-random config-version config-body config-mac config-fifo keys-random key-memory key-salt
