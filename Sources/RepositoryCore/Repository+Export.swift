@@ -16,6 +16,8 @@ public struct ExportSummary: Sendable {
 }
 
 extension Repository {
+    private static let userNamespace = Array("user.".utf8)
+
     /// Writes the folder (or document) at `path` and everything below it into the local
     /// directory `destination`, with modes, owners (as root), times, hard links and xattrs.
     public func exportTree(_ path: RepositoryPath, to destination: String,
@@ -38,7 +40,10 @@ extension Repository {
         var written: [InodeNumber: RepositoryPath] = [:]
 
         func emit(_ inode: InodeNumber, _ node: NodeRecord, at local: RepositoryPath) throws {
-            let xattrs = try catalog.read { try $0.xattrs(of: inode) }
+            // user.* only, as documented: the catalog also holds the ACLs (stored with the classes the
+            // mode had when they were set), the DMS markers and the lock holder, which no local file
+            // takes as they are (the local writer refused the whole export with EINVAL).
+            let xattrs = try catalog.read { try $0.xattrs(of: inode) }.filter { $0.name.starts(with: Self.userNamespace) }
             if node.kind != .directory, node.linkCount > 1, let first = written[inode] {
                 try writer.makeHardLink(local, to: first)
                 summary.links += 1

@@ -452,6 +452,33 @@ struct RepositoryTests {
         #expect(try reopened.check(readData: true).isClean)
     }
 
+    @Test("export writes a document's user.* attributes and leaves its ACL, markers and lock holder in the catalog")
+    func exportWithACL() throws {
+        let ws = try Workspace()
+        let repo = try ws.create()
+        try ws.write("granted.txt", Array("shared".utf8))
+        _ = try repo.importTree(from: ws.source, to: .root)
+        let inode = try #require(try repo.catalog.read { try $0.resolve(RepositoryPath("/granted.txt")!) })
+        // What a grant to uid 65534 leaves: an access ACL, a marker; and a tag.
+        let acl: [UInt8] = [2, 0, 0, 0, 1, 0, 6, 0, 255, 255, 255, 255, 2, 0, 4, 0, 254, 255, 0, 0, 4, 0, 4, 0, 255, 255, 255, 255,
+                            16, 0, 4, 0, 255, 255, 255, 255, 32, 0, 4, 0, 255, 255, 255, 255]
+        try repo.catalog.write { w in
+            try w.setXattr(Array("system.posix_acl_access".utf8), to: acl, on: inode)
+            try w.setXattr(Array("nexus.lock-holder".utf8), to: Array("0".utf8), on: inode)
+            try w.setXattr(Array("user.xdg.tags".utf8), to: Array("a,b".utf8), on: inode)
+        }
+        let out = ws.root + "/export"
+        _ = try repo.exportTree(.root, to: out)
+        #expect(try ws.read(out + "/granted.txt") == Array("shared".utf8))
+        // getxattr(2) is not in Glibc's module map.
+        typealias GetXattr = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
+        let getxattr = unsafeBitCast(try #require(dlsym(nil, "getxattr")), to: GetXattr.self)
+        var value = [UInt8](repeating: 0, count: 64)
+        #expect(getxattr(out + "/granted.txt", "user.xdg.tags", &value, value.count) == 3)
+        #expect(getxattr(out + "/granted.txt", "system.posix_acl_access", &value, value.count) < 0)
+        try repo.close()
+    }
+
     @Test("planted or damaged key files do not lock the repository: the good key opens, and only when none does is the damage named")
     func hostileKeyFiles() throws {
         let ws = try Workspace()

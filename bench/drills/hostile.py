@@ -720,7 +720,7 @@ def tree(root, out):
     entries = {}
     sys.setrecursionlimit(20000)
     def walk(dfd, rel):
-        for name in sorted(os.listdir(dfd)):
+        for name in sorted(os.fsencode(n) for n in os.listdir(dfd)):
             if name == b".versions":
                 continue
             st = os.lstat(name, dir_fd=dfd)

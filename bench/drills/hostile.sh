@@ -232,6 +232,7 @@ PY
             keys-empty)        for f in "$r"/keys/*.key; do : > "$f"; done ;;
             keys-none)         rm -f "$r"/keys/*.key ;;
             key-fifo)          mkfifo "$r/keys/0000000000000000.key" ;;
+            wrong-passphrase-planted-key) cp "$base/crafted/memory.key" "$r/keys/0000000000000000.key" ;;
             key-*)             cp "$base/crafted/${1#key-}.key" "$r/keys/0000000000000000.key" ;;
             pack-random)       for f in "$r"/packs/??/*; do s=$(stat -c %s "$f"); chmod u+w "$f"; head -c "$s" /dev/urandom > "$f"; done ;;
             pack-empty)        chmod u+w "$p"; : > "$p" ;;
@@ -252,9 +253,9 @@ PY
     kinds=(config-random config-empty config-huge config-version config-body config-chunker config-mac config-dir config-fifo
            keys-random keys-empty keys-none key-memory key-memory-over key-iterations key-parallelism key-salt key-hex key-huge-numbers
            key-fifo pack-random pack-empty pack-header-only pack-sparse pack-toc-length pack-toc-count pack-toc-small
-           pack-frames pack-name pack-fifo pack-dir pack-symlink-zero pack-stray)
-    ((quick)) && kinds=(config-random config-version config-body config-mac config-fifo keys-random key-memory key-salt
-                        key-fifo pack-random pack-sparse pack-toc-length pack-toc-count pack-frames pack-fifo pack-symlink-zero)
+           pack-frames pack-name pack-fifo pack-dir pack-symlink-zero pack-stray wrong-passphrase-planted-key)
+    ((quick)) && kinds=(config-random config-body config-mac config-fifo keys-random key-memory-over key-hex
+                        pack-random pack-sparse pack-toc-length pack-frames pack-fifo)
     commands=(mount check log export recover stats)
     for kind in "${kinds[@]}"; do
         for command in "${commands[@]}"; do
@@ -272,7 +273,8 @@ PY
                 stats)   args=(stats "$t/repo") ;;
             esac
             rc=0; cstart=$EPOCHREALTIME
-            timeout -k 5 120 prlimit --as=$limit -- "$nexusfs" "${args[@]}" > "$t/out.txt" 2>&1 < /dev/null || rc=$?
+            pw=$NEXUSFS_PASSWORD; [[ $kind != wrong-passphrase-* ]] || pw=not-the-passphrase
+            NEXUSFS_PASSWORD=$pw timeout -k 5 120 prlimit --as=$limit -- "$nexusfs" "${args[@]}" > "$t/out.txt" 2>&1 < /dev/null || rc=$?
             took=$(elapsed "$cstart")
             msg=$(grep -m1 '^nexusfs: \|^error: ' "$t/out.txt" | cut -c1-150 || true)
             served=""
@@ -296,6 +298,7 @@ PY
                 fail "$line (check must report the damaged pack: exit 4)"
             elif [[ $command == export ]] && ((rc == 0)) && ! diff -r "$t/out" "$base/src" > /dev/null 2>&1; then
                 fail "$line (the export differs from what was imported: WRONG BYTES)"
+            elif [[ $kind == wrong-passphrase-* ]] && ((rc != 3)); then fail "$line (a wrong passphrase is exit 3)"
             elif [[ $kind == key-* ]] && ((rc != 0)); then fail "$line (one hostile key file among good ones must not lock the repository)"
             else pass "$line"; rm -rf "$t"; fi
         done
