@@ -38,6 +38,9 @@ extension Repository {
         }
         let compressor = Compressor()
         var written: [InodeNumber: RepositoryPath] = [:]
+        // What is still to write, the next on top: a worklist, not recursion, so that a tree
+        // thousands of folders deep (ext4 and the mount allow it) does not overflow the stack.
+        var pending: [(inode: InodeNumber, node: NodeRecord, local: RepositoryPath)] = []
 
         func emit(_ inode: InodeNumber, _ node: NodeRecord, at local: RepositoryPath) throws {
             // user.* only, as documented: the catalog also holds the ACLs (stored with the classes the
@@ -54,11 +57,11 @@ extension Repository {
                 try writer.makeDirectory(local, metadata: node.localMetadata, xattrs: xattrs)
                 summary.folders += 1
                 let children = try catalog.read { try $0.entries(in: inode) }
-                for child in children {
+                for child in children.reversed() {
                     guard let childNode = try catalog.read({ try $0.node(child.inode) }) else {
                         throw RepositoryError(.integrity, "\(local.appending(child.name)) has no node in the catalog")
                     }
-                    try emit(child.inode, childNode, at: local.appending(child.name))
+                    pending.append((child.inode, childNode, local.appending(child.name)))
                 }
             case .regular:
                 let manifest = try node.manifest.map { id in
@@ -100,11 +103,12 @@ extension Repository {
 
         do {
             if topNode.kind == .directory {
-                try emit(top, topNode, at: .root)
+                pending.append((top, topNode, .root))
             } else {
                 try writer.makeDirectory(.root, metadata: LocalMetadata.folder)
-                try emit(top, topNode, at: RepositoryPath(components: [path.lastName!]))
+                pending.append((top, topNode, RepositoryPath(components: [path.lastName!])))
             }
+            while let next = pending.popLast() { try emit(next.inode, next.node, at: next.local) }
             try writer.finish()
         } catch let error as LocalTreeError {
             throw RepositoryError(error.isNoSpace ? .noSpace : .failed, "export to \(destination) failed: \(error)")

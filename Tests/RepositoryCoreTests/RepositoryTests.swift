@@ -479,6 +479,35 @@ struct RepositoryTests {
         try repo.close()
     }
 
+    @Test("export writes a tree 3,000 folders deep (past PATH_MAX) instead of overflowing the stack")
+    func deepExport() throws {
+        let ws = try Workspace()
+        // FileManager does not remove a tree deeper than PATH_MAX; rm does.
+        defer {
+            let rm = Process()
+            rm.executableURL = URL(fileURLWithPath: "/bin/rm")
+            rm.arguments = ["-rf", ws.root]
+            try? rm.run()
+            rm.waitUntilExit()
+        }
+        let repo = try ws.create()
+        var fd = open(ws.source, O_RDONLY | O_DIRECTORY)
+        for _ in 0..<3000 {
+            #expect(mkdirat(fd, "a", 0o755) == 0)
+            let next = openat(fd, "a", O_RDONLY | O_DIRECTORY)
+            close(fd)
+            fd = next
+        }
+        let file = openat(fd, "bottom.txt", O_WRONLY | O_CREAT, 0o644)
+        #expect(write(file, "bottom", 6) == 6)
+        close(file)
+        close(fd)
+        _ = try repo.importTree(from: ws.source, to: .root)
+        let summary = try repo.exportTree(.root, to: ws.root + "/export")
+        #expect(summary.folders == 3001 && summary.documents == 1)
+        try repo.close()
+    }
+
     @Test("planted or damaged key files do not lock the repository: the good key opens, and only when none does is the damage named")
     func hostileKeyFiles() throws {
         let ws = try Workspace()
