@@ -2,9 +2,18 @@ import Glibc
 
 /// Thin, error-checked file operations for pack files.
 enum PackFile {
+    /// Opens a pack file (or, with O_DIRECTORY, a folder); anything else in its place (a FIFO, whose
+    /// open would wait for a writer, a device, a folder) is refused as damage instead of being read.
     static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws -> Int32 {
-        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+        let fd = Glibc.open(path, flags | O_CLOEXEC | O_NONBLOCK, mode)
         guard fd >= 0 else { throw BlobStoreError.system("open", path) }
+        var st = stat()
+        let kind = flags & O_DIRECTORY != 0 ? S_IFDIR : S_IFREG
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == kind else {
+            Glibc.close(fd)
+            throw BlobStoreError(.corrupt, "\(path) is not a \(kind == S_IFDIR ? "folder" : "regular file")")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         return fd
     }
 

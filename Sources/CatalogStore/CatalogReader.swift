@@ -115,6 +115,15 @@ public struct CatalogReader {
             .map { (name: [UInt8]($0["name"] as Data), value: [UInt8]($0["value"] as Data)) }
     }
 
+    /// What `inode`'s attributes take: the bytes of their names (with a NUL each, as listxattr
+    /// lists them) and of their values, without reading the values.
+    public func xattrUsage(of inode: InodeNumber) throws -> (listBytes: Int, valueBytes: Int) {
+        let row = try Row.fetchOne(db.cachedStatement(
+            sql: "SELECT coalesce(sum(length(name) + 1), 0) AS names, coalesce(sum(length(value)), 0) AS bytes FROM xattrs WHERE ino = ?"),
+            arguments: [Int64(bitPattern: inode.rawValue)])
+        return (listBytes: row?["names"] ?? 0, valueBytes: row?["bytes"] ?? 0)
+    }
+
     // MARK: Versions and content
 
     public func versions(of document: Int64) throws -> [VersionRecord] {

@@ -14,11 +14,39 @@ extension LocalTreeWriter {
         } else if let cached = cachedParent, cached.path == parentPath {
             parent = cached.descriptor
         } else {
-            parent = try openDirectory(parentPath)
+            // From the cached folder when the new parent is below or above it (a walk goes down a
+            // folder at a time, finish() climbs back up): a tree thousands of folders deep would
+            // otherwise be opened from the root for every node.
+            parent = try cachedParent.flatMap { try reopen(from: $0, to: parentPath) } ?? openDirectory(parentPath)
             if let cached = cachedParent { close(cached.descriptor) }
             cachedParent = (parentPath, parent)
         }
         return try body(parent, SystemCalls.cString(name.bytes))
+    }
+
+    /// A new descriptor of `path` reached from `cached` by its remaining components or by `..`;
+    /// nil when neither is an ancestor of the other. The caller closes it.
+    private func reopen(from cached: (path: RepositoryPath, descriptor: Int32), to path: RepositoryPath) throws -> Int32? {
+        let flags = SystemCalls.pathOnly | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+        let here = cached.path.components, there = path.components
+        let steps: [[CChar]]
+        if there.starts(with: here) {
+            steps = there.dropFirst(here.count).map { SystemCalls.cString($0.bytes) }
+        } else if here.starts(with: there) {
+            steps = Array(repeating: SystemCalls.cString(Array("..".utf8)), count: here.count - there.count)
+        } else {
+            return nil
+        }
+        var fd = openat(cached.descriptor, SystemCalls.dot, flags)
+        guard fd >= 0 else { throw LocalTreeError.last("open", fullPath(cached.path)) }
+        for step in steps {
+            let next = openat(fd, step, flags)
+            let code = errno
+            close(fd)
+            guard next >= 0 else { throw LocalTreeError(path: fullPath(path), operation: "open", errno: code) }
+            fd = next
+        }
+        return fd
     }
 
     /// A new O_PATH descriptor of the directory at `path`, opened one component at a time

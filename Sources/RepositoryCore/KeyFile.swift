@@ -18,6 +18,8 @@ public struct KeyFile: Codable, Sendable {
     var wrapped: String
 
     static let suffix = ".key"
+    /// The most memory a key file's Argon2id may ask for: 1 GiB.
+    static let maximumMemoryKiB: UInt32 = 1 << 20
 
     private func associatedData(repositoryID: String) -> [UInt8] {
         let parts = ["nexusfs key v\(version)", repositoryID, id, kdf.algorithm, "\(kdf.iterations)", "\(kdf.memoryKiB)",
@@ -47,7 +49,9 @@ public struct KeyFile: Codable, Sendable {
         repository + "/" + RepositoryLayout.keys + "/" + id + suffix
     }
 
-    /// Every key file of the repository that parses, and the names of those that do not.
+    /// Every key file of the repository that parses, the cheapest to try first (by Argon2id memory
+    /// times passes, then by name, so that a planted key file asking for gigabytes is tried only when
+    /// no ordinary key opens), and the names of those that do not parse.
     static func all(repositoryAt path: String) throws -> (keys: [KeyFile], unreadable: [String]) {
         let dir = path + "/" + RepositoryLayout.keys
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
@@ -62,16 +66,21 @@ public struct KeyFile: Codable, Sendable {
                 unreadable.append(RepositoryLayout.keys + "/" + name)
             }
         }
-        return (keys, unreadable)
+        let ordered = keys.enumerated().sorted { ($0.element.cost, $0.offset) < ($1.element.cost, $1.offset) }.map(\.element)
+        return (ordered, unreadable)
     }
+
+    private var cost: UInt64 { UInt64(kdf.memoryKiB) * UInt64(max(kdf.iterations, 1)) }
 
     /// The master secret, if `passphrase` opens this key.
     func unwrap(passphrase: [UInt8], repositoryID: String) throws -> SymmetricKey? {
         guard let salt = Hex.decode(salt), let nonce = Hex.decode(nonce), let wrapped = Hex.decode(wrapped) else {
             throw RepositoryError(.integrity, "key file \(id) is damaged")
         }
-        // A damaged or hostile key file must not make unlocking allocate without bound.
-        guard kdf.memoryKiB <= 4 << 20, kdf.iterations <= 64, kdf.parallelism <= 64 else {
+        // A damaged or hostile key file must not make unlocking allocate or compute without bound:
+        // nexusfs writes t = 3, m = 64 MiB; a reader allows 16 times the memory and about 5 times the
+        // passes (some 15 s, where 4 GiB and 64 passes took 7 minutes on every wrong passphrase).
+        guard kdf.memoryKiB <= Self.maximumMemoryKiB, kdf.iterations <= 16, kdf.parallelism <= 64 else {
             throw RepositoryError(.integrity, "key file \(id) asks for unreasonable Argon2id parameters")
         }
         let wrappingKey = try kdf.deriveKey(passphrase: passphrase, salt: salt)
@@ -96,8 +105,9 @@ public struct KeyFile: Codable, Sendable {
                 if let master = try file.unwrap(passphrase: passphrase, repositoryID: repositoryID) {
                     return (master, file)
                 }
-            } catch let error as RepositoryError {
-                problems.append(error)
+            } catch {
+                // Damaged fields, parameters over the limits, an Argon2id failure (out of memory).
+                problems.append((error as? RepositoryError) ?? RepositoryError(.integrity, "key file \(file.id): \(error)"))
                 damaged.append(RepositoryLayout.keys + "/" + file.id + suffix)
             }
         }

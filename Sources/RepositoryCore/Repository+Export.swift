@@ -16,6 +16,8 @@ public struct ExportSummary: Sendable {
 }
 
 extension Repository {
+    private static let userNamespace = Array("user.".utf8)
+
     /// Writes the folder (or document) at `path` and everything below it into the local
     /// directory `destination`, with modes, owners (as root), times, hard links and xattrs.
     public func exportTree(_ path: RepositoryPath, to destination: String,
@@ -36,9 +38,15 @@ extension Repository {
         }
         let compressor = Compressor()
         var written: [InodeNumber: RepositoryPath] = [:]
+        // What is still to write, the next on top: a worklist, not recursion, so that a tree
+        // thousands of folders deep (ext4 and the mount allow it) does not overflow the stack.
+        var pending: [(inode: InodeNumber, node: NodeRecord, local: RepositoryPath)] = []
 
         func emit(_ inode: InodeNumber, _ node: NodeRecord, at local: RepositoryPath) throws {
-            let xattrs = try catalog.read { try $0.xattrs(of: inode) }
+            // user.* only, as documented: the catalog also holds the ACLs (stored with the classes the
+            // mode had when they were set), the DMS markers and the lock holder, which no local file
+            // takes as they are (the local writer refused the whole export with EINVAL).
+            let xattrs = try catalog.read { try $0.xattrs(of: inode) }.filter { $0.name.starts(with: Self.userNamespace) }
             if node.kind != .directory, node.linkCount > 1, let first = written[inode] {
                 try writer.makeHardLink(local, to: first)
                 summary.links += 1
@@ -49,11 +57,11 @@ extension Repository {
                 try writer.makeDirectory(local, metadata: node.localMetadata, xattrs: xattrs)
                 summary.folders += 1
                 let children = try catalog.read { try $0.entries(in: inode) }
-                for child in children {
+                for child in children.reversed() {
                     guard let childNode = try catalog.read({ try $0.node(child.inode) }) else {
                         throw RepositoryError(.integrity, "\(local.appending(child.name)) has no node in the catalog")
                     }
-                    try emit(child.inode, childNode, at: local.appending(child.name))
+                    pending.append((child.inode, childNode, local.appending(child.name)))
                 }
             case .regular:
                 let manifest = try node.manifest.map { id in
@@ -95,11 +103,12 @@ extension Repository {
 
         do {
             if topNode.kind == .directory {
-                try emit(top, topNode, at: .root)
+                pending.append((top, topNode, .root))
             } else {
                 try writer.makeDirectory(.root, metadata: LocalMetadata.folder)
-                try emit(top, topNode, at: RepositoryPath(components: [path.lastName!]))
+                pending.append((top, topNode, RepositoryPath(components: [path.lastName!])))
             }
+            while let next = pending.popLast() { try emit(next.inode, next.node, at: next.local) }
             try writer.finish()
         } catch let error as LocalTreeError {
             throw RepositoryError(error.isNoSpace ? .noSpace : .failed, "export to \(destination) failed: \(error)")

@@ -164,8 +164,15 @@ extension Repository {
             do {
                 sealed = SealedPack(name: name, length: try store.length(of: name), entries: try store.tableOfContents(of: name))
             } catch {
+                // Frame by frame; a file that is no pack at all (bad magic, not a regular file) gives
+                // nothing, and the other packs still count.
                 var entries: [PackEntry] = []
-                let stop = try store.scanFrames(of: name) { entry, _ in entries.append(entry) }
+                let stop: String?
+                do {
+                    stop = try store.scanFrames(of: name) { entry, _ in entries.append(entry) }.map { "\($0)" }
+                } catch let scanError {
+                    stop = "\(scanError)" == "\(error)" ? nil : "\(scanError)"
+                }
                 summary.damagedPacks.append("\(name): \(error)" + (stop.map { "; \($0)" } ?? ""))
                 sealed = SealedPack(name: name, length: (try? store.length(of: name)) ?? 0, entries: entries)
             }

@@ -49,10 +49,16 @@ extension Policy {
     // MARK: Comments
 
     /// Adds a comment (comment level and above); `setXattr` of `system.nexus.comment` audits refusals.
+    /// The longest comment, in UTF-8 bytes: sixteen fit in the 64 KiB of `user.nexus.comments`.
+    static let maxCommentBytes = 4000
+
     func addComment(_ text: String, on inode: InodeNumber, caller: Caller) throws {
         let text = Self.printable(Array(text.utf8))
         guard !text.isEmpty else { throw VFSError(.invalid, "an empty comment") }
         guard !text.contains("\0") else { throw VFSError(.invalid, "a comment cannot hold NUL bytes") }
+        guard text.utf8.count <= Self.maxCommentBytes else {
+            throw VFSError(.invalid, "a comment is at most \(Self.maxCommentBytes) bytes")
+        }
         try VersionsView.refuseVirtual(inode)
         try namespace.stage { w in
             let node = try w.reader.existingNode(inode)

@@ -4,7 +4,7 @@ import NexusTypes
 /// The DMS side of extended attributes: who may change an ACL, the rules for status, lock and
 /// hold, the grant request, and how values appear in the audit log (docs/metadata.md).
 extension Policy {
-    private func requireOwnership(of node: NodeRecord, caller: Caller) throws {
+    func requireOwnership(of node: NodeRecord, caller: Caller) throws {
         guard caller.uid == 0 || caller.uid == node.uid else {
             throw VFSError(.notPermitted, "only the owner changes the ACL (nexusfs grant serves admins)")
         }
@@ -122,17 +122,22 @@ extension Policy {
         try reader.xattr(XattrName.lockHolder, of: inode).flatMap { UInt32(String(decoding: $0, as: UTF8.self)) }
     }
 
-    /// `system.nexus.grant` = "user UID LEVEL", "group GID LEVEL" or "public - LEVEL", then optionally " recursive".
-    /// Returns the nodes whose permissions changed.
+    /// `system.nexus.grant` = "user UID LEVEL", "group GID LEVEL" or "public - LEVEL", then optionally " recursive":
+    /// single spaces, ids in decimal digits. Returns the nodes whose permissions changed.
     func grantRequest(_ value: [UInt8], on inode: InodeNumber, caller: Caller) throws -> [InodeNumber] {
-        let fields = String(decoding: value, as: UTF8.self).split(separator: " ").map(String.init)
+        guard let text = String(validating: value, as: UTF8.self) else { throw VFSError(.invalid, "bad grant request") }
+        let fields = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         guard fields.count == 3 || (fields.count == 4 && fields[3] == "recursive"),
               let level = AccessLevel(name: fields[2]) else { throw VFSError(.invalid, "bad grant request") }
+        func id(_ field: String) -> UInt32? {
+            guard (1...10).contains(field.utf8.count), field.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+            return UInt32(field)
+        }
         let principal: Principal
-        switch (fields[0], UInt32(fields[1])) {
+        switch (fields[0], id(fields[1])) {
         case ("user", let id?): principal = .user(id)
         case ("group", let id?): principal = .group(id)
-        case ("public", _): principal = .everyone
+        case ("public", _) where fields[1] == "-": principal = .everyone
         default: throw VFSError(.invalid, "bad grant request")
         }
         return try grant(level, to: principal, on: inode, recursive: fields.count == 4, caller: caller)

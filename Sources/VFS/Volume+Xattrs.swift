@@ -7,6 +7,12 @@ import NexusTypes
 /// (grant, comment) that are written and never stored (docs/metadata.md).
 extension Volume {
     static let maxXattrValue = 64 << 10
+    /// A node's attribute names, as listxattr lists them (a NUL after each), fit the kernel's
+    /// XATTR_LIST_MAX, so that listxattr, `cp -a` and `rsync -X` always work on it.
+    static let maxXattrList = 64 << 10
+    /// A node's attribute names and values together: what one node may hold (ext4 gives one
+    /// 4 KiB block; this leaves room for sixteen 64 KiB values).
+    static let maxXattrBytes = 1 << 20
     static let xattrCreate: Int32 = 1
     static let xattrReplace: Int32 = 2
 
@@ -71,7 +77,7 @@ extension Volume {
         case "grants":
             return text(Self.json(try policy.accessReport(of: inode)))
         case "comments":
-            return text(Self.json(try policy.comments(of: inode)))
+            return text(Self.newestThatFit(try policy.comments(of: inode), in: Self.maxXattrValue))
         case "id":
             let node = try namespace.read { try $0.existingNode(inode) }
             return text(node.document.map { "doc-\($0)" } ?? "node-\(node.inode.rawValue)")
@@ -89,6 +95,19 @@ extension Volume {
         default:
             throw VFSError(.noData)
         }
+    }
+
+    /// The JSON list of the newest `items` whose encoding fits `limit` bytes (an attribute value
+    /// cannot be longer than 64 KiB): a document with many long comments lists its latest ones.
+    static func newestThatFit<T: Encodable>(_ items: [T], in limit: Int) -> String {
+        var size = 2, first = items.count
+        while first > 0 {
+            let itemSize = json(items[first - 1]).utf8.count + (first == items.count ? 0 : 1)
+            guard size + itemSize <= limit else { break }
+            size += itemSize
+            first -= 1
+        }
+        return json(Array(items[first...]))
     }
 
     static func json<T: Encodable>(_ value: T) -> String {
@@ -135,18 +154,26 @@ extension Volume {
             return invalidate(try policy.grantRequest(value, on: inode, caller: caller))
         }
         if name == XattrName.commentRequest {
-            return try policy.addComment(String(decoding: value, as: UTF8.self), on: inode, caller: caller)
+            guard let text = String(validating: value, as: UTF8.self) else { throw VFSError(.invalid, "a comment is UTF-8 text") }
+            return try policy.addComment(text, on: inode, caller: caller)
         }
         try namespace.stage { w in
             var node = try w.reader.existingNode(inode)
             let existing = try w.reader.xattr(name, of: inode)
             if flags & Self.xattrCreate != 0 && existing != nil { throw VFSError(.exists) }
             if flags & Self.xattrReplace != 0 && existing == nil { throw VFSError(.noData) }
+            let usage = try w.reader.xattrUsage(of: inode)
+            let list = usage.listBytes + (existing == nil ? name.count + 1 : 0)
+            let bytes = usage.listBytes + usage.valueBytes + (existing == nil ? name.count + 1 : 0) - (existing?.count ?? 0) + value.count
+            guard list <= Self.maxXattrList, bytes <= Self.maxXattrBytes else {
+                throw VFSError(.noSpace, "the attributes of a node take at most \(Self.maxXattrList >> 10) KiB of names and \(Self.maxXattrBytes >> 20) MiB in all")
+            }
             if XattrName.isACL(name) {
                 try self.policy.setACL(name, to: value, on: &node, caller: caller, in: w)
             } else {
                 try self.policy.checkAttributeChange(name, to: value, existing: existing, on: node, caller: caller, in: w)
-                try w.setXattr(name, to: value, on: inode)
+                // A status is stored as its plain name (`echo review`'s newline, a C string's NUL dropped).
+                try w.setXattr(name, to: name == XattrName.status ? Array(Policy.printable(value).utf8) : value, on: inode)
             }
             node.changeTime = .now
             try w.updateNode(node)
@@ -165,7 +192,12 @@ extension Volume {
         if name == XattrName.grantRequest || name == XattrName.commentRequest { throw VFSError(.noData) }
         try namespace.stage { w in
             var node = try w.reader.existingNode(inode)
-            guard let existing = try w.reader.xattr(name, of: inode) else { throw VFSError(.noData) }
+            guard let existing = try w.reader.xattr(name, of: inode) else {
+                // Removing an ACL that is not there succeeds, as on ext4: the kernel asks for it when
+                // setxattr gets an empty ACL (`setfacl -b`, `setfattr -v ""`).
+                if XattrName.isACL(name) { return try self.policy.requireOwnership(of: node, caller: caller) }
+                throw VFSError(.noData)
+            }
             if XattrName.isACL(name) {
                 try self.policy.removingACL(name, from: node, caller: caller, in: w)
             } else {

@@ -6,22 +6,31 @@ import Glibc
 /// `grant`, `revoke`, `access`, `comment` and `comments`: requests to a mounted nexusfs made
 /// through extended attributes of the path, so the daemon sees who asks (docs/permissions.md).
 enum MountedRequest {
+    /// `path` as the command line gave it (its bytes: a name need not be UTF-8).
     static func set(_ path: String, _ name: String, _ value: String) throws {
+        try set(RawArguments.bytes(of: path), name, value)
+    }
+
+    static func set(_ path: [UInt8], _ name: String, _ value: String) throws {
         let bytes = Array(value.utf8)
-        let result = bytes.withUnsafeBytes { setxattr(path, name, $0.baseAddress, $0.count, 0) }
-        if result != 0 { throw failure(errno, path) }
+        let result = withCString(path) { cPath in bytes.withUnsafeBytes { setxattr(cPath, name, $0.baseAddress, $0.count, 0) } }
+        if result != 0 { throw failure(errno, shown(path)) }
     }
 
     static func get(_ path: String, _ name: String) throws -> String {
+        try get(RawArguments.bytes(of: path), name)
+    }
+
+    static func get(_ path: [UInt8], _ name: String) throws -> String {
         for _ in 0..<4 {
-            let size = getxattr(path, name, nil, 0)
-            if size < 0 { throw failure(errno, path) }
+            let size = withCString(path) { getxattr($0, name, nil, 0) }
+            if size < 0 { throw failure(errno, shown(path)) }
             var buffer = [UInt8](repeating: 0, count: max(size, 1))
-            let got = getxattr(path, name, &buffer, buffer.count)
+            let got = withCString(path) { getxattr($0, name, &buffer, buffer.count) }
             if got >= 0 { return String(decoding: buffer.prefix(got), as: UTF8.self) }
-            if errno != ERANGE { throw failure(errno, path) }
+            if errno != ERANGE { throw failure(errno, shown(path)) }
         }
-        throw failure(ERANGE, path)
+        throw failure(ERANGE, shown(path))
     }
 
     /// A computed JSON listing of `path`: printed as it is with `json` (nil returned), else decoded.
@@ -45,13 +54,18 @@ enum MountedRequest {
     /// `alice`, `1001`, `user:alice`, `group:staff`, `@staff` or `public`, as the daemon's request words.
     static func principal(_ text: String) throws -> String {
         if text == "public" { return "public -" }
+        // A number is decimal digits below 2^32 - 1 ((uid_t)-1 names nobody), as setfacl takes it.
+        func number(_ name: String) -> UInt32? {
+            guard !name.isEmpty, name.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let id = UInt32(name), id != .max else { return nil }
+            return id
+        }
         func user(_ name: String) -> UInt32? {
-            if let uid = UInt32(name) { return uid }
-            return getpwnam(name).map { $0.pointee.pw_uid }
+            if let uid = number(name) { return uid }
+            return name.isEmpty ? nil : getpwnam(name).map { $0.pointee.pw_uid }
         }
         func group(_ name: String) -> UInt32? {
-            if let gid = UInt32(name) { return gid }
-            return getgrnam(name).map { $0.pointee.gr_gid }
+            if let gid = number(name) { return gid }
+            return name.isEmpty ? nil : getgrnam(name).map { $0.pointee.gr_gid }
         }
         if text.hasPrefix("user:"), let uid = user(String(text.dropFirst(5))) { return "user \(uid)" }
         if text.hasPrefix("group:"), let gid = group(String(text.dropFirst(6))) { return "group \(gid)" }
@@ -161,6 +175,9 @@ struct CommentCommand: ParsableCommand {
     func validate() throws {
         if text.joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw ValidationError("the comment is empty")
+        }
+        guard text.joined(separator: " ").utf8.count <= 4000 else {
+            throw ValidationError("a comment is at most 4000 bytes")
         }
     }
 

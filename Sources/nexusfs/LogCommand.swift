@@ -21,7 +21,7 @@ struct LogCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let path, RepositoryPath(path) == nil { throw ValidationError("\(path) is not a valid path") }
+        if let path, RepositoryPath(bytes: RawArguments.bytes(of: path)) == nil { throw ValidationError("\(path) is not a valid path") }
     }
 
     func run() throws {
@@ -31,10 +31,10 @@ struct LogCommand: ParsableCommand {
             if let path {
                 let repo = try Repository.open(at: repository, passphrase: try options.passphrase(),
                                                stateRoot: options.stateRoot, logger: options.logger)
-                history = try repo.history(of: RepositoryPath(path)!)
+                history = try repo.history(of: RepositoryPath(bytes: RawArguments.bytes(of: path))!)
                 try repo.close()
             } else {
-                guard let mounted = MountedHistory(path: repository) else {
+                guard let mounted = MountedHistory(path: RawArguments.bytes(of: repository)) else {
                     throw RepositoryError(.invalidArgument, "\(repository) is not a document on a nexusfs mount; give REPO PATH")
                 }
                 history = try mounted.history()

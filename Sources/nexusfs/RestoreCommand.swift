@@ -27,7 +27,7 @@ struct RestoreCommand: ParsableCommand {
     var to: String?
 
     func validate() throws {
-        if let path, RepositoryPath(path) == nil { throw ValidationError("\(path) is not a valid path") }
+        if let path, RepositoryPath(bytes: RawArguments.bytes(of: path)) == nil { throw ValidationError("\(path) is not a valid path") }
         switch (version, at) {
         case (nil, nil), (.some, .some): throw ValidationError("give --version N or --at TIME")
         case (let version?, nil): guard version > 0 else { throw ValidationError("--version takes a version number from 1 on") }
@@ -49,17 +49,17 @@ struct RestoreCommand: ParsableCommand {
         LoggingSetup.once
         try reportingErrors {
             guard let path else {
-                guard let mounted = MountedHistory(path: repository) else {
+                guard let mounted = MountedHistory(path: RawArguments.bytes(of: repository)) else {
                     throw RepositoryError(.invalidArgument, "\(repository) is not a document on a nexusfs mount; give REPO PATH")
                 }
                 let version = try number(in: mounted.history)
-                try mounted.restore(version, to: to)
+                try mounted.restore(version, to: to.map(RawArguments.bytes(of:)))
                 print(to.map { "wrote version \(version) of \(repository) to \($0)" } ?? "restored version \(version) of \(repository)")
                 return
             }
             let repo = try Repository.open(at: repository, passphrase: try options.passphrase(),
                                            stateRoot: options.stateRoot, logger: options.logger)
-            let target = RepositoryPath(path)!
+            let target = RepositoryPath(bytes: RawArguments.bytes(of: path))!
             let version: Int64
             do { version = try number { try repo.history(of: target) } } catch { try? repo.close(); throw error }
             if let to {

@@ -452,6 +452,103 @@ struct RepositoryTests {
         #expect(try reopened.check(readData: true).isClean)
     }
 
+    @Test("export writes a document's user.* attributes and leaves its ACL, markers and lock holder in the catalog")
+    func exportWithACL() throws {
+        let ws = try Workspace()
+        let repo = try ws.create()
+        try ws.write("granted.txt", Array("shared".utf8))
+        _ = try repo.importTree(from: ws.source, to: .root)
+        let inode = try #require(try repo.catalog.read { try $0.resolve(RepositoryPath("/granted.txt")!) })
+        // What a grant to uid 65534 leaves: an access ACL, a marker; and a tag.
+        let acl: [UInt8] = [2, 0, 0, 0, 1, 0, 6, 0, 255, 255, 255, 255, 2, 0, 4, 0, 254, 255, 0, 0, 4, 0, 4, 0, 255, 255, 255, 255,
+                            16, 0, 4, 0, 255, 255, 255, 255, 32, 0, 4, 0, 255, 255, 255, 255]
+        try repo.catalog.write { w in
+            try w.setXattr(Array("system.posix_acl_access".utf8), to: acl, on: inode)
+            try w.setXattr(Array("nexus.lock-holder".utf8), to: Array("0".utf8), on: inode)
+            try w.setXattr(Array("user.xdg.tags".utf8), to: Array("a,b".utf8), on: inode)
+        }
+        let out = ws.root + "/export"
+        _ = try repo.exportTree(.root, to: out)
+        #expect(try ws.read(out + "/granted.txt") == Array("shared".utf8))
+        // getxattr(2) is not in Glibc's module map.
+        typealias GetXattr = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
+        let getxattr = unsafeBitCast(try #require(dlsym(nil, "getxattr")), to: GetXattr.self)
+        var value = [UInt8](repeating: 0, count: 64)
+        #expect(getxattr(out + "/granted.txt", "user.xdg.tags", &value, value.count) == 3)
+        #expect(getxattr(out + "/granted.txt", "system.posix_acl_access", &value, value.count) < 0)
+        try repo.close()
+    }
+
+    @Test("export writes a tree 3,000 folders deep (past PATH_MAX) instead of overflowing the stack")
+    func deepExport() throws {
+        let ws = try Workspace()
+        // FileManager does not remove a tree deeper than PATH_MAX; rm does.
+        defer {
+            let rm = Process()
+            rm.executableURL = URL(fileURLWithPath: "/bin/rm")
+            rm.arguments = ["-rf", ws.root]
+            try? rm.run()
+            rm.waitUntilExit()
+        }
+        let repo = try ws.create()
+        var fd = open(ws.source, O_RDONLY | O_DIRECTORY)
+        for _ in 0..<3000 {
+            #expect(mkdirat(fd, "a", 0o755) == 0)
+            let next = openat(fd, "a", O_RDONLY | O_DIRECTORY)
+            close(fd)
+            fd = next
+        }
+        let file = openat(fd, "bottom.txt", O_WRONLY | O_CREAT, 0o644)
+        #expect(write(file, "bottom", 6) == 6)
+        close(file)
+        close(fd)
+        _ = try repo.importTree(from: ws.source, to: .root)
+        let summary = try repo.exportTree(.root, to: ws.root + "/export")
+        #expect(summary.folders == 3001 && summary.documents == 1)
+        try repo.close()
+    }
+
+    @Test("planted or damaged key files do not lock the repository: the good key opens, and only when none does is the damage named")
+    func hostileKeyFiles() throws {
+        let ws = try Workspace()
+        try ws.create().close()
+        let keys = ws.repository + "/keys"
+        let good = try #require(try FileManager.default.contentsOfDirectory(atPath: keys).first)
+        var key = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: keys + "/" + good))) as? [String: Any])
+        // Sorted before the good key, each would stop unlocking (or cost 4 GiB) if tried first.
+        var kdf = try #require(key["kdf"] as? [String: Any])
+        kdf["memoryKiB"] = 1 << 20
+        kdf["iterations"] = 1
+        var costly = key
+        costly["kdf"] = kdf
+        var badSalt = key
+        badSalt["salt"] = "00"
+        var badHex = key
+        badHex["wrapped"] = "zz"
+        var unreasonable = key
+        unreasonable["kdf"] = ["algorithm": "argon2id", "iterations": 1000, "memoryKiB": 64, "parallelism": 1]
+        for (name, file) in [("0000000000000000", costly), ("0000000000000001", badSalt), ("0000000000000002", badHex),
+                             ("0000000000000003", unreasonable)] {
+            var file = file
+            file["id"] = name
+            try JSONSerialization.data(withJSONObject: file).write(to: URL(fileURLWithPath: keys + "/" + name + ".key"))
+        }
+        try ws.open().close()
+        // A wrong passphrase is still that, with the damaged files named; with only damaged files left, integrity.
+        do {
+            _ = try Repository.open(at: ws.repository, passphrase: Array("wrong".utf8), stateRoot: ws.state)
+            Issue.record("a wrong passphrase opened the repository")
+        } catch let error as RepositoryError {
+            #expect(error.code == .wrongPassphrase)
+            #expect(error.message.contains("0000000000000002 is damaged"))
+        }
+        try FileManager.default.removeItem(atPath: keys + "/" + good)
+        try FileManager.default.removeItem(atPath: keys + "/0000000000000000.key")
+        #expect(throws: RepositoryError.self) {
+            do { _ = try ws.open() } catch let error as RepositoryError { #expect(error.code == .integrity); throw error }
+        }
+    }
+
     @Test("keys: a second passphrase opens the same repository, and a changed one replaces the old")
     func keyManagement() throws {
         let ws = try Workspace()

@@ -299,6 +299,46 @@ struct VolumeTests {
         #expect(try t.volume.xattrNames(of: inode).isEmpty)
     }
 
+    @Test("xattr limits: 64 KiB of names and 1 MiB in all per node, then ENOSPC; listxattr always fits the kernel's 64 KiB")
+    func xattrLimits() throws {
+        let t = try TestVolume()
+        let inode = try t.create("many", [])
+        var stored = 0
+        while true {
+            do {
+                try t.volume.setXattr(Array(String(format: "user.k%06d", stored).utf8), to: [1], flags: 0, on: inode, caller: t.user)
+                stored += 1
+            } catch let error as VFSError {
+                #expect(error.code == .noSpace)
+                break
+            }
+            if stored > 10_000 { Issue.record("no limit on the number of attributes"); break }
+        }
+        let names = try t.volume.xattrNames(of: inode)
+        #expect(names.count == stored && stored > 4000)
+        #expect(names.reduce(0) { $0 + $1.count + 1 } <= 65536)
+        // Replacing a value needs no new name room; removing one makes room again.
+        try t.volume.setXattr(Array("user.k000000".utf8), to: [2], flags: 0, on: inode, caller: t.user)
+        try t.volume.removeXattr(Array("user.k000001".utf8), from: inode, caller: t.user)
+        try t.volume.setXattr(Array("user.k999999".utf8), to: [3], flags: 0, on: inode, caller: t.user)
+        let big = try t.create("big", [])
+        let value = [UInt8](repeating: 7, count: 65536)
+        var values = 0
+        while values < 100 {
+            do { try t.volume.setXattr(Array("user.v\(values)".utf8), to: value, flags: 0, on: big, caller: t.user) } catch { break }
+            values += 1
+        }
+        #expect(values == 15)
+    }
+
+    @Test("an ACL that is not there is removed without error, as on ext4 (an empty ACL set)")
+    func removingAbsentACL() throws {
+        let t = try TestVolume()
+        let inode = try t.create("f", [])
+        try t.volume.removeXattr(Array("system.posix_acl_access".utf8), from: inode, caller: t.user)
+        #expect { try t.volume.removeXattr(Array("user.none".utf8), from: inode, caller: t.user) } throws: { ($0 as? VFSError)?.code == .noData }
+    }
+
     @Test("version file names: at most 255 bytes for any document name, and each names its version back")
     func versionFileNames() throws {
         let documents: [[UInt8]] = [Array("report.txt".utf8), Array(".bashrc".utf8), Array(repeating: 0x61, count: 255),
