@@ -3,6 +3,7 @@
 # error (or what ext4 does), no crash, no hang, no unbounded memory (issue 11, "hostile input").
 #   bash bench/drills/hostile.sh [--quick] [--only names|paths|xattrs|fuzz|acl|grant|repo]
 #   env: NEXUSFS_BIN=path (no build)
+# On the debug build of a 2-core VM: --quick about 2 minutes (CI), the full form about 10.
 # names   every byte length 1-255 (ASCII, multi-byte UTF-8, arbitrary bytes), invalid UTF-8 and other odd
 #         names: created, listed byte-exact, read, renamed, saved twice and found in .versions; 256, 300,
 #         1024, 1025 and 4000 bytes give ENAMETOOLONG on every call that takes a name, as on ext4.
