@@ -126,6 +126,10 @@ extension Catalog {
                 CREATE INDEX trash_by_time ON trash(time);
                 """)
         }
+        // `/.tags` lists the nodes that have one attribute.
+        migrator.registerMigration("v5") { db in
+            try db.execute(sql: "CREATE INDEX xattrs_by_name ON xattrs(name)")
+        }
         return migrator
     }
 }

@@ -15,6 +15,12 @@ extension CatalogReader {
                          arguments: [start.totalNanoseconds, end.totalNanoseconds]).map(TrashRecord.init(row:))
     }
 
+    /// Every node that has the attribute `name`, with its value.
+    public func xattrValues(named name: [UInt8]) throws -> [(inode: InodeNumber, value: [UInt8])] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT ino, value FROM xattrs WHERE name = ?"), arguments: [Data(name)])
+            .map { (InodeNumber(UInt64(bitPattern: $0[0])), [UInt8]($0[1] as Data)) }
+    }
+
     /// Whether a node is in the trash.
     public func trashRecord(of inode: InodeNumber) throws -> TrashRecord? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM trash WHERE ino = ?"),

@@ -37,7 +37,7 @@ enum TrashView {
         case 0: return .root
         case 1: return .folder(id: rest)
         case 2: return .file(InodeNumber(rest))
-        default: return nil
+        default: return nil     // 3: the tags view
         }
     }
 
@@ -87,4 +87,81 @@ final class TrashFolders: Sendable {
     }
 
     func key(of id: UInt64) -> Key? { state.withLock { $0.keys[id] } }
+}
+
+/// The `/.tags` tree: `/.tags/` lists the tags of `user.xdg.tags` (comma-separated) on the
+/// documents the caller may read, `/.tags/TAG/` those documents as symlinks to where they are
+/// (`../../team/report.odt`), named by their file names (`NAME (2)` for a second of the same name).
+/// Its inodes are the trash view's fourth kind: bits 57-58 say root, tag folder (an interned tag)
+/// or link: the document's inode in bits 0-36 and 20 bits of a hash of where the link points in
+/// bits 37-56, so that a rename gives the link a new inode (the kernel caches symlink targets).
+enum TagsView {
+    static let name: [UInt8] = Array(".tags".utf8)
+    static let attribute: [UInt8] = Array("user.xdg.tags".utf8)
+    private static let base: UInt64 = VersionsView.folderLevel << VersionsView.levelShift | 1 << 61 | 3 << 59
+    private static let kindShift: UInt64 = 57
+    private static let idMask: UInt64 = (1 << kindShift) - 1
+
+    enum Node: Equatable {
+        case root
+        case tag(id: UInt64)
+        /// A document, and the hash of its link's target.
+        case link(InodeNumber, target: UInt64)
+    }
+
+    private static let documentBits: UInt64 = 37
+
+    static func inode(_ node: Node) -> InodeNumber {
+        switch node {
+        case .root: InodeNumber(base)
+        case .tag(let id): InodeNumber(base | 1 << kindShift | id & idMask)
+        case .link(let inode, let target):
+            InodeNumber(base | 2 << kindShift | (target & 0xF_FFFF) << documentBits | inode.rawValue & ((1 << documentBits) - 1))
+        }
+    }
+
+    /// 20 bits of FNV-1a of a link's target.
+    static func hash(_ target: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in target { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return (h ^ h >> 20 ^ h >> 40) & 0xF_FFFF
+    }
+
+    static func node(_ inode: InodeNumber) -> Node? {
+        guard inode.rawValue & ~((1 << 59) - 1) == base else { return nil }
+        let rest = inode.rawValue & idMask
+        switch (inode.rawValue >> kindShift) & 3 {
+        case 0: return .root
+        case 1: return .tag(id: rest)
+        case 2: return .link(InodeNumber(rest & ((1 << documentBits) - 1)), target: rest >> documentBits & 0xF_FFFF)
+        default: return nil
+        }
+    }
+
+    /// The tags a `user.xdg.tags` value lists that can be folder names.
+    static func tags(in value: [UInt8]) -> [[UInt8]] {
+        value.split(separator: UInt8(ascii: ",")).map { part in
+            Array(part.drop { $0 == 0x20 }.reversed().drop { $0 == 0x20 }.reversed())
+        }.filter { tag in
+            !tag.isEmpty && tag.count <= FileName.maxLength && !tag.contains(UInt8(ascii: "/")) && !tag.contains(0)
+                && tag != [0x2e] && tag != [0x2e, 0x2e]
+        }
+    }
+}
+
+/// Tags handed to the kernel as folders of `/.tags`.
+final class TagNames: Sendable {
+    private let state = Mutex<(ids: [[UInt8]: UInt64], tags: [UInt64: [UInt8]])>(([:], [:]))
+
+    func id(of tag: [UInt8]) -> UInt64 {
+        state.withLock { s in
+            if let id = s.ids[tag] { return id }
+            let id = UInt64(s.tags.count + 1)
+            s.ids[tag] = id
+            s.tags[id] = tag
+            return id
+        }
+    }
+
+    func tag(of id: UInt64) -> [UInt8]? { state.withLock { $0.tags[id] } }
 }

@@ -7,7 +7,9 @@ extension Volume {
     /// Opens a folder for listing; the listing is a snapshot, taken again on a rewind.
     public func openDirectory(_ inode: InodeNumber) throws -> UInt64 {
         // The listing itself is taken by the first read, at offset 0.
-        if VersionsView.node(inode) == nil && TrashView.node(inode) == nil {
+        if let view = TagsView.node(inode) {
+            if case .link = view { throw VFSError(.notDirectory) }
+        } else if VersionsView.node(inode) == nil && TrashView.node(inode) == nil {
             guard try namespace.read({ try $0.existingNode(inode) }).kind == .directory else { throw VFSError(.notDirectory) }
         }
         return files.openDirectory(inode)
@@ -16,6 +18,7 @@ extension Volume {
     /// `.`, `..` and the entries of a folder (real or in the `.versions` view).
     func listing(of inode: InodeNumber, caller: Caller?) throws -> [DirectoryEntry] {
         if let view = TrashView.node(inode) { return try trashListing(view, caller: caller) }
+        if let view = TagsView.node(inode) { return try tagsListing(view, caller: caller) }
         if let view = VersionsView.node(inode) { return try versionsListing(view) }
         return try namespace.read { reader -> [DirectoryEntry] in
             let node = try reader.existingNode(inode)

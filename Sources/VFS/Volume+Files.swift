@@ -8,6 +8,10 @@ extension Volume {
     /// Opens a file; regular files share one content object per inode.
     public func open(_ inode: InodeNumber, flags: Int32, caller: Caller) throws -> UInt64 {
         if let view = TrashView.node(inode) { return try openTrashed(view, flags: flags) }
+        if let view = TagsView.node(inode) {
+            if case .link = view { throw VFSError(.invalid, "a link of the tags view") }
+            throw VFSError(.isDirectory)
+        }
         if let view = VersionsView.node(inode) { return try openVersion(view, flags: flags) }
         let access = flags & O_ACCMODE
         let writable = access == O_WRONLY || access == O_RDWR

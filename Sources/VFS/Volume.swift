@@ -24,6 +24,8 @@ public final class Volume: Sendable {
     let invalidationHandler = Mutex<(@Sendable ([InodeNumber]) -> Void)?>(nil)
     /// The folders of the `/.trash` view handed out so far.
     let trashFolders = TrashFolders()
+    /// The tags of the `/.tags` view handed out so far.
+    let tagNames = TagNames()
 
     public init(repository: Repository, options: VolumeOptions = VolumeOptions(), logger: Logger = Logger(label: "nexusfs.vfs")) throws {
         self.repository = repository
@@ -101,6 +103,7 @@ public final class Volume: Sendable {
     /// A name a program may create in `parent`: `/.trash` is taken by the trash view too.
     static func creatableName(_ bytes: [UInt8], in parent: InodeNumber) throws -> FileName {
         if parent == .root && bytes == TrashView.name { throw VFSError(.exists, "the name /.trash is reserved for the trash") }
+        if parent == .root && bytes == TagsView.name { throw VFSError(.exists, "the name /.tags is reserved for the tags view") }
         return try creatableName(bytes)
     }
 
@@ -115,6 +118,7 @@ public final class Volume: Sendable {
     /// The attributes of `inode`, with unsaved writes of an open file taken into account.
     public func attributes(of inode: InodeNumber) throws -> Attributes {
         if let view = TrashView.node(inode) { return try namespace.read { try trashAttributes(view, in: $0) } }
+        if let view = TagsView.node(inode) { return try namespace.read { try tagsAttributes(view, in: $0) } }
         if let view = VersionsView.node(inode) { return try namespace.read { try versionsAttributes(view, in: $0) } }
         let (node, content) = try files.readConsistently(cached: {
             if case let node?? = self.namespace.cachedNode(inode) { return node }
@@ -132,6 +136,7 @@ public final class Volume: Sendable {
     /// decides what of the trash is seen (nil: everything).
     public func lookup(_ name: [UInt8], in parent: InodeNumber, caller: Caller? = nil) throws -> Attributes {
         if let view = try trashLookup(name, in: parent, caller: caller) { return view }
+        if let view = try tagsLookup(name, in: parent, caller: caller) { return view }
         if let view = try versionsLookup(name, in: parent) { return view }
         let name = try Self.name(name)
         let (node, content) = try files.readConsistently(cached: {
