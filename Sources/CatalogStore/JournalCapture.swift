@@ -102,26 +102,27 @@ final class JournalCapture: @unchecked Sendable {
         return newest
     }
 
-    /// The newest time a changeset records, in nanoseconds since 1970: of the audit entries
-    /// (every change through a mount or a command is audited), versions and nodes (their
-    /// change time) it adds.
+    /// The newest time a changeset records, in nanoseconds since 1970: of the audit entries it
+    /// adds (every change through a mount or a command is audited), else of its new nodes.
     static func newestTime(in changeset: [UInt8]) -> Int64? {
-        var newest: Int64?
+        var audited: Int64?, created: Int64?
         _ = forEachChange(in: changeset) { table, columns, operation, iterator in
             guard operation == SQLITE_INSERT else { return }
             let column: Int32
             switch (table, columns) {
             case ("audit", 10): column = 1
-            case ("versions", 8): column = 2
             case ("nodes", 14): column = 9     // ctime: the root's creation at init has no audit entry
             default: return
             }
             var value: OpaquePointer?
             guard sqlite3changeset_new(iterator, column, &value) == SQLITE_OK, let value,
                   sqlite3_value_type(value) == SQLITE_INTEGER else { return }
-            newest = max(newest ?? .min, sqlite3_value_int64(value))
+            let time = sqlite3_value_int64(value)
+            if table == "audit" { audited = max(audited ?? .min, time) } else { created = max(created ?? .min, time) }
         }
-        return newest
+        // Audit entries are stamped when the change is made; a version's or node's time may be an
+        // imported file's own (its mtime, in the future even), so those count only without audit.
+        return audited ?? created
     }
 
     /// Applies a changeset captured elsewhere to `connection`, inside the caller's transaction.

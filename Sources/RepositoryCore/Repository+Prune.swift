@@ -32,14 +32,16 @@ extension Repository {
 
     /// Forgets versions the policy does not keep, then removes what nothing refers to:
     /// manifests, blobs, whole packs, and rewrites packs that are mostly garbage.
-    /// What has been in the trash longer than `trashDays` is deleted for good first.
-    public func prune(policy: PrunePolicy, trashDays: Double = 30, dryRun: Bool, progress: ProgressHandler? = nil) throws -> PruneReport {
+    /// With `trashDays`, what has been in the trash longer is deleted for good first.
+    public func prune(policy: PrunePolicy, trashDays: Double? = nil, dryRun: Bool, progress: ProgressHandler? = nil) throws -> PruneReport {
         guard !policy.isEmpty else { throw RepositoryError(.invalidArgument, "prune needs at least one --keep-* rule") }
         return try RepositoryError.wrapping("prune of \(path) failed") {
             var report = PruneReport(dryRun: dryRun)
             report.storedBytesBefore = try statistics().storedBytes
-            let cutoff = FileTime(totalNanoseconds: FileTime.now.totalNanoseconds - Int64(max(trashDays, 0) * 86_400e9))
-            let expired = try catalog.read { try $0.trash(from: FileTime(seconds: -(1 << 32), nanoseconds: 0), to: cutoff) }
+            let expired: [TrashRecord] = try trashDays.map { days -> [TrashRecord] in
+                let cutoff = FileTime(totalNanoseconds: FileTime.now.totalNanoseconds - Int64(max(days, 0) * 86_400e9))
+                return try catalog.read { try $0.trash(from: FileTime(seconds: -(1 << 32), nanoseconds: 0), to: cutoff) }
+            } ?? []
             report.purgedFromTrash = expired.map { "/" + String(decoding: $0.path, as: UTF8.self) }
             if !dryRun && !expired.isEmpty {
                 try catalog.write { w in

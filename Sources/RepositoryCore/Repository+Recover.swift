@@ -120,34 +120,40 @@ extension Repository {
         return summary
     }
 
-    /// Leaves in `scan` the journal records made at or before `time` and the checkpoints among
-    /// them. A record's time is the newest its audit entries and versions say; a record that
-    /// says none happened with the one before it. Records are in commit order, so the history
-    /// kept is a prefix: the first record after `time` ends it.
+    /// Leaves in `scan` the journal records made at or before `time` and the checkpoints they can
+    /// be replayed from. A record's time is the newest its audit entries say (see
+    /// `JournalRecord.newestTime`); a record that says none happened with the one before it.
+    /// Records are in commit order, so the history is a prefix up to the last record at or before
+    /// `time`; it must be whole from its starting point (a checkpoint, or the empty catalog) on:
+    /// after a prune, records before its checkpoint may be gone, or only partly (packs with little
+    /// garbage are kept), and a tree rebuilt across such a gap would be silently older.
     private static func keepHistory(through time: FileTime, of scan: inout PackScan, summary: inout RecoverySummary) throws {
         let records = scan.records.sorted { $0.sequence < $1.sequence }
         var last: UInt64 = 0, lastTime: FileTime?
         for record in records {
-            // A gap: replay stops there anyway.
-            guard record.sequence == last + 1 || last == 0 else { break }
             let when = record.newestTime ?? lastTime
             if let when, when > time { break }
             last = record.sequence
             lastTime = when ?? lastTime
         }
-        let oldest = records.first?.sequence ?? 0
         let oldestKept = records.first?.newestTime.map { "the oldest time kept is \($0.iso8601)" } ?? "no change is kept"
         guard last > 0 else {
-            throw RepositoryError(.notFound, oldest > 1 ? "the history at \(time.iso8601) was pruned; \(oldestKept)"
-                                                        : "the repository has no history at or before \(time.iso8601); \(oldestKept)")
+            throw RepositoryError(.notFound, records.first.map({ $0.sequence > 1 }) ?? false
+                ? "the history at \(time.iso8601) was pruned; \(oldestKept)"
+                : "the repository has no history at or before \(time.iso8601); \(oldestKept)")
         }
-        scan.checkpoints.removeAll { $0.sequence > last }
-        // After a prune, the records before its checkpoint are gone: without a checkpoint at or
-        // before `time`, the tree then cannot be rebuilt.
-        if oldest > 1 && !scan.checkpoints.contains(where: { $0.sequence >= oldest - 1 }) {
+        // Where the replay can start: the newest checkpoint (or the empty catalog) from which every
+        // record up to `last` is there.
+        var present = Set(records.map(\.sequence).filter { $0 <= last })
+        var whole = last
+        while whole > 0 && present.contains(whole) { present.remove(whole); whole -= 1 }
+        // Records whole+1 ... last are all there; a start at or after `whole` works.
+        let starts = scan.checkpoints.map(\.sequence).filter { $0 >= whole && $0 <= last }
+        guard whole == 0 || !starts.isEmpty else {
             throw RepositoryError(.notFound, "the history at \(time.iso8601) was pruned; \(oldestKept)")
         }
-        scan.records.removeAll { $0.sequence > last }
+        scan.checkpoints.removeAll { $0.sequence < whole || $0.sequence > last }
+        scan.records.removeAll { $0.sequence > last || $0.sequence <= whole }
         summary.finalTime = lastTime
     }
 

@@ -10,14 +10,24 @@ public enum TimeExpression {
     public static let help = "an ISO 8601 time (2026-11-27T10:00:00Z; a date or a time without zone is UTC), "
         + "'N minutes|hours|days|weeks ago', 'yesterday', 'now' or @SECONDS"
 
+    /// Times a FileTime holds in nanoseconds: 1678 to 2261.
+    static let range = -9_200_000_000.0...9_200_000_000.0
+
     public static func parse(_ text: String, now: Date = Date()) -> Date? {
+        guard let date = parseUnbounded(text, now: now), range.contains(date.timeIntervalSince1970) else { return nil }
+        return date
+    }
+
+    private static func parseUnbounded(_ text: String, now: Date) -> Date? {
         let text = text.trimmingCharacters(in: .whitespaces)
         switch text.lowercased() {
         case "now": return now
         case "yesterday": return now.addingTimeInterval(-86_400)
         default: break
         }
-        if text.hasPrefix("@"), let seconds = Double(text.dropFirst()), seconds.isFinite { return Date(timeIntervalSince1970: seconds) }
+        if text.hasPrefix("@"), let seconds = Double(text.dropFirst()), seconds.isFinite, range.contains(seconds) {
+            return Date(timeIntervalSince1970: seconds)
+        }
         if let ago = relative(text.lowercased(), now: now) { return ago }
         let iso = ISO8601DateFormatter()
         for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
@@ -43,7 +53,7 @@ public enum TimeExpression {
         guard text.hasSuffix(" ago") else { return nil }
         let amount = text.dropLast(4).trimmingCharacters(in: .whitespaces)
         guard let split = amount.firstIndex(where: { !$0.isNumber && $0 != "." }),
-              let count = Double(amount[..<split]), count >= 0 else { return nil }
+              let count = Double(amount[..<split]), count >= 0, count.isFinite else { return nil }
         let unit = amount[split...].trimmingCharacters(in: .whitespaces)
         let seconds: Double
         switch unit {
@@ -54,11 +64,13 @@ public enum TimeExpression {
         case "w", "week", "weeks": seconds = 604_800
         default: return nil
         }
-        return now.addingTimeInterval(-count * seconds)
+        let back = count * seconds
+        guard back.isFinite, back < 2e10 else { return nil }
+        return now.addingTimeInterval(-back)
     }
 
     public static func fileTime(_ date: Date) -> FileTime {
-        let seconds = date.timeIntervalSince1970.rounded(.down)
+        let seconds = min(max(date.timeIntervalSince1970, range.lowerBound), range.upperBound).rounded(.down)
         return FileTime(seconds: Int64(seconds), nanoseconds: Int64(((date.timeIntervalSince1970 - seconds) * 1e9).rounded()))
     }
 }

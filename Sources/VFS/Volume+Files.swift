@@ -7,7 +7,7 @@ import NexusTypes
 extension Volume {
     /// Opens a file; regular files share one content object per inode.
     public func open(_ inode: InodeNumber, flags: Int32, caller: Caller) throws -> UInt64 {
-        if let view = TrashView.node(inode) { return try openTrashed(view, flags: flags) }
+        if let view = TrashView.node(inode) { return try openTrashed(view, flags: flags, caller: caller) }
         if let view = TagsView.node(inode) {
             if case .link = view { throw VFSError(.invalid, "a link of the tags view") }
             throw VFSError(.isDirectory)

@@ -31,7 +31,8 @@ extension Volume {
 
     /// Deletes what has been in the trash longer than `trash_days` (at mount).
     func expireTrash() throws {
-        guard !options.readOnly else { return }
+        // 0 keeps nothing new in the trash; what is there already waits for a mount with a number.
+        guard !options.readOnly, options.trashDays > 0 else { return }
         let cutoff = FileTime(totalNanoseconds: FileTime.now.totalNanoseconds - Int64(max(options.trashDays, 0) * 86_400e9))
         try namespace.stage { w in
             for record in try w.reader.trash(from: FileTime(seconds: -(1 << 32), nanoseconds: 0), to: cutoff) {
@@ -123,12 +124,13 @@ extension Volume {
     }
 
     /// Opens a trashed file, read-only.
-    func openTrashed(_ view: TrashView.Node, flags: Int32) throws -> UInt64 {
+    func openTrashed(_ view: TrashView.Node, flags: Int32, caller: Caller) throws -> UInt64 {
         guard case .file(let trashed) = view else { throw VFSError(.isDirectory) }
         guard flags & O_ACCMODE == O_RDONLY, flags & O_TRUNC == 0 else { throw VFSError(.readOnly, "the trash is read-only") }
         let (layout, size) = try namespace.read { reader -> (ContentLayout, Int64) in
-            guard try reader.trashRecord(of: trashed) != nil else { throw VFSError(.notFound) }
+            guard let record = try reader.trashRecord(of: trashed) else { throw VFSError(.notFound) }
             let node = try reader.existingNode(trashed)
+            guard try sees(record, node, caller: caller, in: reader) else { throw VFSError(.notFound) }
             guard let id = node.manifest else { return (ContentLayout(manifest: ContentManifest(chunks: [])), 0) }
             guard let manifest = try reader.manifest(id) else { throw VFSError(.io, "the manifest of a trashed file is missing") }
             return (ContentLayout(manifest: manifest), node.size)
@@ -138,11 +140,20 @@ extension Volume {
 
     // MARK: What a caller sees
 
-    /// Whether `caller` sees a trashed node: root, who deleted it, its owner, or who may read it.
+    /// Whether `caller` sees a trashed node (and may put it back): root, who deleted it, or its
+    /// owner. Others who could read it are not shown it: whether they could reach it through its
+    /// folders then is not known any more.
     private func sees(_ record: TrashRecord, _ node: NodeRecord, caller: Caller?, in reader: CatalogReader) throws -> Bool {
         guard let caller else { return true }
-        if caller.uid == 0 || caller.uid == record.uid || caller.uid == node.uid { return true }
-        return try policy.level(of: caller, on: node, in: reader) >= .view
+        return caller.uid == 0 || caller.uid == record.uid || caller.uid == node.uid
+    }
+
+    /// The access ACL of a trashed file, read-only, so that the kernel checks reads as before.
+    func trashACL(_ view: TrashView.Node) throws -> PosixACL? {
+        guard case .file(let trashed) = view else { return nil }
+        return try namespace.read { reader in
+            try policy.storedAccessACL(of: try reader.existingNode(trashed), in: reader)?.mapping { $0 & 5 }
+        }
     }
 
     /// The trashed nodes of one day that `caller` sees.
@@ -232,14 +243,20 @@ extension Volume {
                     .compactMap { FileName(bytes: Array($0)) }
                 guard let last = components.last else { continue }
                 var current = top
+                var reachable = true
                 for component in components.dropLast() {
                     if let existing = try w.reader.entry(named: component, in: current) {
+                        // A file put back under that name meanwhile: what was below the folder stays in the trash.
+                        guard try w.reader.existingNode(existing).kind == .directory else {
+                            reachable = false
+                            break
+                        }
                         current = existing
                     } else {
                         current = try makeRestoredFolder(component, in: current, caller: caller, now: now, w: w)
                     }
                 }
-                guard try w.reader.existingNode(current).kind == .directory else { continue }
+                guard reachable, try w.reader.existingNode(current).kind == .directory else { continue }
                 if let existing = try w.reader.entry(named: last, in: current) {
                     // A folder created above on the way to something below it: the trashed folder's
                     // attributes are not put back over it; anything else stays in the trash.

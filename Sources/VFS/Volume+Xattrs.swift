@@ -28,7 +28,11 @@ extension Volume {
 
     public func xattr(_ name: [UInt8], of inode: InodeNumber, caller: Caller) throws -> [UInt8] {
         try Self.checkName(name)
-        if TrashView.node(inode) != nil || TagsView.node(inode) != nil { throw VFSError(.noData) }
+        if let view = TrashView.node(inode) {
+            guard name == PosixACL.accessName, let acl = try trashACL(view) else { throw VFSError(.noData) }
+            return acl.xattr
+        }
+        if TagsView.node(inode) != nil { throw VFSError(.noData) }
         if let view = VersionsView.node(inode) {
             // A version file shows the document's permissions; who saved it is `user.nexus.author`.
             if name == Array("user.nexus.author".utf8), case .version(let document, let number) = view,

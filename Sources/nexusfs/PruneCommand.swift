@@ -22,8 +22,8 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .long, help: "Keep the newest version of each of the last N weeks.") var keepWeekly: Int?
     @Option(name: .long, help: "Keep the newest version of each of the last N months.") var keepMonthly: Int?
     @Option(name: .long, help: "Keep the newest version of each of the last N years.") var keepYearly: Int?
-    @Option(name: .long, help: "Delete for good what has been in the trash longer than this many days (default 30).")
-    var trashDays: Double = 30
+    @Option(name: .long, help: "Also delete for good what has been in the trash longer than this many days.")
+    var trashDays: Double?
     @Flag(name: .long, help: "Only say what would be removed.") var dryRun = false
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
 
@@ -40,7 +40,7 @@ struct PruneCommand: ParsableCommand {
             throw ValidationError("--keep-* counts must be at least 1")
         }
         guard !policy.isEmpty else { throw ValidationError("prune needs at least one --keep-* rule") }
-        guard trashDays >= 0, trashDays <= 36_500 else { throw ValidationError("--trash-days takes a number of days from 0 to 36500") }
+        if let trashDays, !(0...36_500).contains(trashDays) { throw ValidationError("--trash-days takes a number of days from 0 to 36500") }
     }
 
     func run() throws {
