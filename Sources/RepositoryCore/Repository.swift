@@ -130,6 +130,14 @@ public final class Repository: Sendable {
                 try RepositoryError.wrapping("cannot open repository \(path): rolling the catalog forward failed") {
                     try repo.rollForward()
                 }
+            } catch let error as CatalogError where error.code == .corrupt {
+                // Found damaged on its first reads (not at open): the same advice as there.
+                try? repo.catalog.close()
+                throw RepositoryError(.integrity, "cannot open repository \(path): \(error); run `nexusfs recover \(path)` to rebuild it from the repository")
+            } catch let error as RepositoryError where error.code == .integrity && error.message.contains("is damaged")
+                        && !error.message.contains("nexusfs recover") {
+                try? repo.catalog.close()
+                throw RepositoryError(.integrity, error.message + "; run `nexusfs recover \(path)` to rebuild it from the repository")
             } catch {
                 try? repo.catalog.close()
                 throw error
