@@ -66,20 +66,11 @@ mounted=()        # mount points this script mounted
 cleanup() {
     local rc=$? m
     trap - EXIT INT TERM HUP
-    for m in "${mounted[@]}"; do
-        if mountpoint -q "$m" 2>/dev/null || grep -q " $m fuse" /proc/self/mounts; then
-            timeout 60 "$nexusfs" umount "$m" >/dev/null 2>&1 || fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-        fi
-    done
-    if ((keep_work)) || ((rc != 0)); then
-        echo "work folder kept: $work"
-    else
-        rm -rf "$work"
-    fi
+    for m in "${mounted[@]}"; do drill_unmount "$m"; done
+    drill_end_work "$rc" "$keep_work"
     exit "$rc"
 }
-trap cleanup EXIT
-trap 'echo "interrupted"; exit 130' INT TERM HUP
+drill_traps
 export NEXUSFS_PASSWORD=corruption-drill
 py() { python3 "$here/corruption.py" "$@"; }
 

@@ -55,27 +55,18 @@ fuse_mounts=() disk_mounts=() loops=()
 cleanup() {
     local rc=$? m l
     trap - EXIT INT TERM HUP
-    for pid in $(jobs -p); do kill -9 "$pid" 2>/dev/null || true; done
-    for m in "${fuse_mounts[@]}"; do
-        if grep -q " $m fuse" /proc/self/mounts; then
-            timeout 60 "$nexusfs" umount "$m" >/dev/null 2>&1 || fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-        fi
-    done
+    drill_kill_jobs
+    for m in "${fuse_mounts[@]}"; do drill_unmount "$m"; done
     for m in "${disk_mounts[@]}"; do
         ! mountpoint -q "$m" || umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
     done
     for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null || true; done
-    if ((keep_work)) || ((rc != 0)); then
-        echo "work folder kept: $work"
-        # The images are what takes room; the logs and copies stay.
-        rm -f "$work"/*.img
-    else
-        rm -rf "$work"
-    fi
+    # The images are what takes room; the logs and copies stay.
+    if ((keep_work)) || ((rc != 0)); then rm -f "$work"/*.img; fi
+    drill_end_work "$rc" "$keep_work"
     exit "$rc"
 }
-trap cleanup EXIT
-trap 'echo "interrupted"; exit 130' INT TERM HUP
+drill_traps
 export NEXUSFS_PASSWORD=fulldisk-drill
 
 cat > "$work/fd.py" <<'PY'

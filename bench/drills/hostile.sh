@@ -50,17 +50,12 @@ mounted=()
 cleanup() {
     local rc=$? m
     trap - EXIT INT TERM HUP
-    for pid in $(jobs -p); do kill -9 "$pid" 2>/dev/null || true; done
-    for m in "${mounted[@]}"; do
-        if mountpoint -q "$m" 2>/dev/null || grep -q " $m fuse" /proc/self/mounts; then
-            timeout 60 "$nexusfs" umount "$m" >/dev/null 2>&1 || fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-        fi
-    done
-    if ((rc != 0)); then echo "work folder kept: $work"; else rm -rf "$work"; fi
+    drill_kill_jobs
+    for m in "${mounted[@]}"; do drill_unmount "$m"; done
+    drill_end_work "$rc" 0
     exit "$rc"
 }
-trap cleanup EXIT
-trap 'echo "interrupted"; exit 130' INT TERM HUP
+drill_traps
 export NEXUSFS_PASSWORD=hostile-drill NEXUSFS_STATE_DIR=$work/state
 
 passed=0 failed=0 failures=()

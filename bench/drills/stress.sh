@@ -59,15 +59,12 @@ keep_work=0 mounted=0
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
-    for pid in $(jobs -p); do kill -9 "$pid" 2>/dev/null || true; done
-    if grep -q " $mnt fuse" /proc/self/mounts; then
-        timeout 120 "$nexusfs" umount "$mnt" >/dev/null 2>&1 || fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
-    fi
-    if ((keep_work)) || ((rc != 0)); then echo "work folder kept: $work"; else rm -rf "$work"; fi
+    drill_kill_jobs
+    drill_unmount "$mnt" 120
+    drill_end_work "$rc" "$keep_work"
     exit "$rc"
 }
-trap cleanup EXIT
-trap 'echo "interrupted"; exit 130' INT TERM HUP
+drill_traps
 export NEXUSFS_PASSWORD=stress-drill NEXUSFS_STATE_DIR=$work/state
 
 passes=0 fails=0 skips=() failures=()
