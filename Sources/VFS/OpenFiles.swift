@@ -112,8 +112,11 @@ final class OpenFiles: Sendable {
     private func deleteIfUnlinked(_ inode: InodeNumber) {
         guard inode != .root, !options.readOnly, !VersionsView.isVirtual(inode) else { return }
         do {
-            // Most forgotten nodes still have names: look before opening a write.
-            guard try namespace.read({ try $0.node(inode)?.linkCount == 0 }) else { return }
+            // Most forgotten nodes still have names, and a deleted document waits in the trash:
+            // look before opening a write.
+            guard try namespace.read({ reader in
+                try reader.node(inode)?.linkCount == 0 && reader.trashRecord(of: inode) == nil
+            }) else { return }
             try namespace.stage { w in
                 if let node = try w.reader.node(inode), node.linkCount == 0, try w.reader.trashRecord(of: inode) == nil {
                     try w.deleteNode(inode)
