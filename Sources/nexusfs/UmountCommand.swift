@@ -19,14 +19,22 @@ struct UmountCommand: ParsableCommand {
             printError("\(target) is not a nexusfs mount")
             throw ExitCode(ExitStatus.failure)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
-        process.arguments = ["-u", target]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            printError("cannot unmount \(target) (is a file on it still open?)")
-            throw ExitCode(ExitStatus.failure)
+        // A program that just closed its last file on the mount may still be exiting: the kernel
+        // says busy for a moment. Try again for a few seconds before giving up.
+        let busyUntil = Date().addingTimeInterval(5)
+        while true {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
+            process.arguments = ["-u", "-q", target]
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            if process.terminationStatus == 0 { break }
+            guard Date() < busyUntil, MountTable.source(of: target) != nil else {
+                printError("cannot unmount \(target): it is busy (a file on it is still open, or a process works in it)")
+                throw ExitCode(ExitStatus.failure)
+            }
+            usleep(200_000)
         }
         // The daemon holds the repository lock until it has saved everything.
         let deadline = Date().addingTimeInterval(timeout)
