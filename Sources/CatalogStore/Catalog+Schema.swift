@@ -1,10 +1,14 @@
 import GRDB
+import NexusTypes
 
 extension Catalog {
     /// Tables whose changes are journaled into the blob store. The chunk index
     /// (`packs`, `chunks`) is not: it is rebuilt from the packs themselves.
     static let journaledTables = ["counters", "nodes", "entries", "xattrs", "versions", "manifests", "manifest_parts", "audit",
-                                     "comments", "trash"]
+                                     "comments", "trash", "search_text"]
+    /// Tables derived from others, rebuilt where needed and never journaled or re-staged:
+    /// the full-text index over `search_text` and the queue of nodes the indexer is to look at.
+    static func isDerived(_ table: String) -> Bool { table.hasPrefix("search_index") || table == "search_queue" }
 
     static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -129,6 +133,15 @@ extension Catalog {
         // `/.tags` lists the nodes that have one attribute.
         migrator.registerMigration("v5") { db in
             try db.execute(sql: "CREATE INDEX xattrs_by_name ON xattrs(name)")
+        }
+        // Full-text search (see `Catalog+Search.swift`): the text and fields of each indexed
+        // document (journaled), an FTS5 index over them kept by triggers, and a queue of nodes
+        // whose content, names or DMS fields changed, which triggers fill in the same transaction
+        // as the change and the indexer empties off the save path.
+        migrator.registerMigration("v6") { db in
+            try db.execute(sql: Catalog.searchSchema)
+            // Every document already there is indexed once.
+            try db.execute(sql: "INSERT OR IGNORE INTO search_queue SELECT ino FROM nodes WHERE kind = \(NodeKind.regular.rawValue)")
         }
         return migrator
     }

@@ -51,6 +51,7 @@ public final class Catalog: Sendable {
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
             try Self.migrator().migrate(queue)
+            try queue.inDatabase(Self.rebuildSearchIndexIfMarked)
         } catch let error as DatabaseError {
             throw Self.translate(error, "cannot open the catalog \(path)", path: path)
         }
@@ -298,7 +299,9 @@ public final class Catalog: Sendable {
         do {
             let copy = try DatabaseQueue(path: destination)
             try copy.writeWithoutTransaction { db in
-                try db.execute(sql: "DELETE FROM chunks; DELETE FROM packs; VACUUM")
+                try db.execute(sql: "DELETE FROM chunks; DELETE FROM packs")
+                try Self.dropSearchIndex(db)
+                try db.execute(sql: "VACUUM")
             }
             try copy.close()
         } catch let error as DatabaseError {

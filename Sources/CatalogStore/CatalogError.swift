@@ -14,6 +14,8 @@ public struct CatalogError: Error, CustomStringConvertible, Sendable {
         case journal
         case noSpace
         case sqlite
+        /// A request the catalog cannot run as given (a search query FTS5 refuses).
+        case invalid
     }
 
     public var code: Code

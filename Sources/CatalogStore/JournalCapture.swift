@@ -8,7 +8,8 @@ import GRDB
 final class JournalCapture: @unchecked Sendable {
     private var session: OpaquePointer?
 
-    /// A session on `tables`, or on every table when `tables` is nil.
+    /// A session on `tables`, or on every table but the derived ones (`Catalog.isDerived`) when
+    /// `tables` is nil: those are kept by triggers, which re-applying the other tables fires again.
     init(connection: OpaquePointer, tables: [String]?) throws {
         var created: OpaquePointer?
         let rc = sqlite3session_create(connection, "main", &created)
@@ -22,6 +23,10 @@ final class JournalCapture: @unchecked Sendable {
                 close()
                 throw CatalogError(.journal, "cannot start a session on every table (sqlite code \(arc))")
             }
+            sqlite3session_table_filter(created, { _, table in
+                guard let table else { return 1 }
+                return Catalog.isDerived(String(cString: table)) ? 0 : 1
+            }, nil)
             return
         }
         for table in tables {

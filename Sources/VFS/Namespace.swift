@@ -76,6 +76,7 @@ final class Namespace: Sendable {
         let text = "\(error)"
         if let error = error as? RepositoryError, error.code == .noSpace { return VFSError(.noSpace, text) }
         if let error = error as? CatalogError, error.code == .noSpace { return VFSError(.noSpace, text) }
+        if let error = error as? CatalogError, error.code == .invalid { return VFSError(.invalid, text) }
         if let error = error as? BlobStoreError, error.code == .noSpace { return VFSError(.noSpace, text) }
         logger.error("unexpected error: \(text)")
         return VFSError(.io, text)

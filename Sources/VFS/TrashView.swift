@@ -102,8 +102,16 @@ enum TagsView {
     private static let kindShift: UInt64 = 57
     private static let idMask: UInt64 = (1 << kindShift) - 1
 
+    /// `/.search`: a folder per query (`/.search/acme contract/`), listing what it finds.
+    static let searchName: [UInt8] = Array(".search".utf8)
+    /// The query folder's attribute holding the ranked hits with snippets, as JSON.
+    static let hitsAttribute: [UInt8] = Array("user.nexus.search".utf8)
+
     enum Node: Equatable {
         case root
+        /// The root of `/.search`; its folders are `.tag` nodes whose id names a query.
+        case searchRoot
+        /// A tag's folder, or a query's (see `TagNames`).
         case tag(id: UInt64)
         /// A document, and the hash of its link's target.
         case link(InodeNumber, target: UInt64)
@@ -114,6 +122,7 @@ enum TagsView {
     static func inode(_ node: Node) -> InodeNumber {
         switch node {
         case .root: InodeNumber(base)
+        case .searchRoot: InodeNumber(base | 3 << kindShift)
         case .tag(let id): InodeNumber(base | 1 << kindShift | id & idMask)
         case .link(let inode, let target):
             InodeNumber(base | 2 << kindShift | (target & 0xF_FFFF) << documentBits | inode.rawValue & ((1 << documentBits) - 1))
@@ -134,7 +143,7 @@ enum TagsView {
         case 0: return .root
         case 1: return .tag(id: rest)
         case 2: return .link(InodeNumber(rest & ((1 << documentBits) - 1)), target: rest >> documentBits & 0xF_FFFF)
-        default: return nil
+        default: return rest == 0 ? .searchRoot : nil
         }
     }
 
@@ -149,19 +158,33 @@ enum TagsView {
     }
 }
 
-/// Tags handed to the kernel as folders of `/.tags`.
+/// Tags handed to the kernel as folders of `/.tags`, and queries as folders of `/.search`.
 final class TagNames: Sendable {
-    private let state = Mutex<(ids: [[UInt8]: UInt64], tags: [UInt64: [UInt8]])>(([:], [:]))
+    /// Keys are a tag or a query with a first byte saying which (0 or 1).
+    private let state = Mutex<(ids: [[UInt8]: UInt64], keys: [UInt64: [UInt8]])>(([:], [:]))
 
-    func id(of tag: [UInt8]) -> UInt64 {
+    func id(of tag: [UInt8]) -> UInt64 { id(ofKey: [0] + tag) }
+
+    func id(ofQuery query: [UInt8]) -> UInt64 { id(ofKey: [1] + query) }
+
+    private func id(ofKey key: [UInt8]) -> UInt64 {
         state.withLock { s in
-            if let id = s.ids[tag] { return id }
-            let id = UInt64(s.tags.count + 1)
-            s.ids[tag] = id
-            s.tags[id] = tag
+            if let id = s.ids[key] { return id }
+            let id = UInt64(s.keys.count + 1)
+            s.ids[key] = id
+            s.keys[id] = key
             return id
         }
     }
 
-    func tag(of id: UInt64) -> [UInt8]? { state.withLock { $0.tags[id] } }
+    func tag(of id: UInt64) -> [UInt8]? {
+        guard let key = state.withLock({ $0.keys[id] }), key.first == 0 else { return nil }
+        return Array(key.dropFirst())
+    }
+
+    /// The query a `/.search` folder stands for.
+    func query(of id: UInt64) -> [UInt8]? {
+        guard let key = state.withLock({ $0.keys[id] }), key.first == 1 else { return nil }
+        return Array(key.dropFirst())
+    }
 }

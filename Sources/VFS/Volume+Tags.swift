@@ -6,13 +6,27 @@ import NexusTypes
 extension Volume {
     /// The `.tags` entry `name` under `parent`, when `parent` or `name` belongs to the view.
     func tagsLookup(_ name: [UInt8], in parent: InodeNumber, caller: Caller?) throws -> Attributes? {
-        if parent == .root && name == TagsView.name {
+        if parent == .root && (name == TagsView.name || name == TagsView.searchName) {
             return try namespace.read { reader in
                 if let name = FileName(bytes: name), try reader.entry(named: name, in: .root) != nil { return nil }
-                return try tagsAttributes(.root, in: reader)
+                return try tagsAttributes(name == TagsView.name ? .root : .searchRoot, in: reader)
             }
         }
         guard let view = TagsView.node(parent) else { return nil }
+        if case .searchRoot = view {
+            // Any query is a folder; one that does not parse is refused with the reason logged.
+            guard name != [0x2e] && name != [0x2e, 0x2e] else { throw VFSError(.notFound) }
+            _ = try parsedQuery(name)
+            return try namespace.read { try tagsAttributes(.tag(id: tagNames.id(ofQuery: name)), in: $0) }
+        }
+        if case .tag(let id) = view, let query = tagNames.query(of: id) {
+            guard let inode = try searchedDocuments(query, caller: caller).first(where: { $0.name == name })?.inode else {
+                throw VFSError(.notFound)
+            }
+            return try namespace.read { reader in
+                try tagsAttributes(.link(inode, target: TagsView.hash(try linkTarget(inode, in: reader))), in: reader)
+            }
+        }
         return try namespace.read { reader -> Attributes in
             switch view {
             case .root:
@@ -22,7 +36,7 @@ extension Volume {
                 guard let tag = tagNames.tag(of: id),
                       let inode = try taggedDocuments(tag, caller: caller, in: reader)[name] else { throw VFSError(.notFound) }
                 return try tagsAttributes(.link(inode, target: TagsView.hash(try linkTarget(inode, in: reader))), in: reader)
-            case .link:
+            case .link, .searchRoot:
                 throw VFSError(.notDirectory)
             }
         }
@@ -31,7 +45,7 @@ extension Volume {
     func tagsAttributes(_ view: TagsView.Node, in reader: CatalogReader) throws -> Attributes {
         let root = try reader.existingNode(.root)
         switch view {
-        case .root, .tag:
+        case .root, .searchRoot, .tag:
             return Attributes(inode: TagsView.inode(view), mode: NodeKind.directory.rawValue | 0o555, linkCount: 1, uid: 0, gid: 0,
                               rdev: 0, size: 0, blocks: 0, accessTime: root.accessTime, modificationTime: root.modificationTime,
                               changeTime: root.changeTime)
@@ -52,11 +66,26 @@ extension Volume {
     }
 
     func tagsListing(_ view: TagsView.Node, caller: Caller?) throws -> [DirectoryEntry] {
-        try namespace.read { reader in
-            let directory = NodeKind.directory.rawValue | 0o555
+        let directory = NodeKind.directory.rawValue | 0o555
+        if case .tag(let id) = view, let query = tagNames.query(of: id) {
+            let documents = try searchedDocuments(query, caller: caller)
+            return try namespace.read { reader in
+                var entries = [DirectoryEntry(name: [0x2e], inode: TagsView.inode(view), mode: directory),
+                               DirectoryEntry(name: [0x2e, 0x2e], inode: TagsView.inode(.searchRoot), mode: directory)]
+                for (name, inode) in documents {
+                    let link = TagsView.Node.link(inode, target: TagsView.hash(try linkTarget(inode, in: reader)))
+                    entries.append(DirectoryEntry(name: name, inode: TagsView.inode(link), mode: NodeKind.symlink.rawValue | 0o777))
+                }
+                return entries
+            }
+        }
+        return try namespace.read { reader in
+            let parent = view == .root || view == .searchRoot ? InodeNumber.root : TagsView.inode(.root)
             var entries = [DirectoryEntry(name: [0x2e], inode: TagsView.inode(view), mode: directory),
-                           DirectoryEntry(name: [0x2e, 0x2e], inode: view == .root ? .root : TagsView.inode(.root), mode: directory)]
+                           DirectoryEntry(name: [0x2e, 0x2e], inode: parent, mode: directory)]
             switch view {
+            case .searchRoot:
+                break
             case .root:
                 var seen = Set<[UInt8]>()
                 for (inode, value) in try reader.xattrValues(named: TagsView.attribute) {
@@ -107,7 +136,7 @@ extension Volume {
     }
 
     /// Whether the caller may read the node and enter every folder on its way from the root.
-    private func visible(_ inode: InodeNumber, caller: Caller?, in reader: CatalogReader) throws -> Bool {
+    func visible(_ inode: InodeNumber, caller: Caller?, in reader: CatalogReader) throws -> Bool {
         guard let caller, caller.uid != 0 else { return true }
         guard let node = try reader.node(inode), node.linkCount > 0, try policy.level(of: caller, on: node, in: reader) >= .view else {
             return false

@@ -32,7 +32,12 @@ extension Volume {
             guard name == PosixACL.accessName, let acl = try trashACL(view) else { throw VFSError(.noData) }
             return acl.xattr
         }
-        if TagsView.node(inode) != nil { throw VFSError(.noData) }
+        if let view = TagsView.node(inode) {
+            guard name == TagsView.hitsAttribute, case .tag(let id) = view, let query = tagNames.query(of: id) else {
+                throw VFSError(.noData)
+            }
+            return try hitsJSON(query, caller: caller)
+        }
         if let view = VersionsView.node(inode) {
             // A version file shows the document's permissions; who saved it is `user.nexus.author`.
             if name == Array("user.nexus.author".utf8), case .version(let document, let number) = view,
@@ -66,6 +71,7 @@ extension Volume {
     }
 
     public func xattrNames(of inode: InodeNumber) throws -> [[UInt8]] {
+        if case .tag(let id)? = TagsView.node(inode), tagNames.query(of: id) != nil { return [TagsView.hitsAttribute] }
         if VersionsView.isVirtual(inode) { return [] }
         return try namespace.read { reader in
             _ = try reader.existingNode(inode)

@@ -24,16 +24,20 @@ public final class Volume: Sendable {
     let invalidationHandler = Mutex<InvalidationHandler?>(nil)
     /// The folders of the `/.trash` view handed out so far.
     let trashFolders = TrashFolders()
-    /// The tags of the `/.tags` view handed out so far.
+    /// The tags of the `/.tags` view and the queries of `/.search` handed out so far.
     let tagNames = TagNames()
+    /// Keeps the search index current; none on a read-only volume.
+    let indexer: SearchIndexer?
 
     public init(repository: Repository, options: VolumeOptions = VolumeOptions(), logger: Logger = Logger(label: "nexusfs.vfs")) throws {
         self.repository = repository
         namespace = Namespace(repository: repository, options: options, logger: logger)
         policy = Policy(namespace: namespace, repository: repository, options: options, logger: logger)
         self.options = options
-        files = OpenFiles(source: ChunkSource(repository: repository), namespace: namespace, policy: policy, options: options,
-                          logger: logger)
+        let source = ChunkSource(repository: repository)
+        files = OpenFiles(source: source, namespace: namespace, policy: policy, options: options, logger: logger)
+        indexer = options.readOnly ? nil
+            : SearchIndexer(namespace: namespace, source: source, extractor: options.extractor, logger: logger)
         try removeOrphans()
         try expireTrash()
     }
@@ -79,6 +83,7 @@ public final class Volume: Sendable {
     /// Saves every written file, commits, stops the committer and closes the repository.
     public func shutdown() throws {
         // The committer may be in a commit or a checkpoint: closing waits for it.
+        indexer?.stop()
         namespace.stopCommitting()
         var firstError: (any Error)?
         do { try files.saveAll() } catch { firstError = error }
@@ -104,6 +109,7 @@ public final class Volume: Sendable {
     static func creatableName(_ bytes: [UInt8], in parent: InodeNumber) throws -> FileName {
         if parent == .root && bytes == TrashView.name { throw VFSError(.exists, "the name /.trash is reserved for the trash") }
         if parent == .root && bytes == TagsView.name { throw VFSError(.exists, "the name /.tags is reserved for the tags view") }
+        if parent == .root && bytes == TagsView.searchName { throw VFSError(.exists, "the name /.search is reserved for searches") }
         return try creatableName(bytes)
     }
 

@@ -10,10 +10,13 @@ public struct VolumeOptions: Sendable {
     public var versionInterval: Double = 0
     /// Days a deleted document stays in `/.trash` (expired at mount); 0 turns the trash off.
     public var trashDays: Double = 30
+    /// Reads the text of documents for the search index (the daemon's runs a child process).
+    public var extractor: any ContentExtractor = PlainTextExtractor()
 
     public init(commitInterval: Double = 1, readOnly: Bool = false, maxDirtyBytesPerFile: Int64 = 64 << 20,
-                versionInterval: Double = 0, trashDays: Double = 30) {
+                versionInterval: Double = 0, trashDays: Double = 30, extractor: any ContentExtractor = PlainTextExtractor()) {
         self.trashDays = trashDays
+        self.extractor = extractor
         self.commitInterval = commitInterval
         self.readOnly = readOnly
         self.maxDirtyBytesPerFile = maxDirtyBytesPerFile

@@ -83,7 +83,8 @@ struct MountCommand: ParsableCommand {
             volume = try Volume(repository: repo, options: VolumeOptions(commitInterval: parsed.commitInterval,
                                                                          readOnly: parsed.readOnly,
                                                                          versionInterval: parsed.versionInterval,
-                                                                         trashDays: parsed.trashDays), logger: options.logger)
+                                                                         trashDays: parsed.trashDays,
+                                                                         extractor: DaemonExtractor.make()), logger: options.logger)
         } catch let error as CatalogError where error.code == .corrupt {
             try? repo.close()
             throw RepositoryError(.integrity, "cannot mount \(repositoryPath): \(error); run `nexusfs recover \(repositoryPath)` to rebuild it from the repository")
@@ -102,6 +103,7 @@ struct MountCommand: ParsableCommand {
             for inode in inodes { session?.invalidateInode(inode.rawValue, offset: -1) }
         }
         volume.startCommitting()
+        volume.startIndexing()
         // Next to the live catalog: what went wrong after the mount left the terminal.
         readiness?.succeed(logTo: (Repository.catalogPath(stateRoot: stateRoot, id: repo.config.id) as NSString)
                             .deletingLastPathComponent + "/mount.log")
