@@ -261,8 +261,15 @@ public struct CatalogReader {
     /// What SQLite's `integrity_check` finds wrong with the catalog file (empty when it is sound):
     /// pages a damaged block zeroed, broken B-trees, indexes that disagree with their tables.
     public func integrityProblems(limit: Int = 10) throws -> [String] {
-        let found = try String.fetchAll(db, sql: "PRAGMA integrity_check(\(limit))")
-        return found == ["ok"] ? [] : found
+        var found = try String.fetchAll(db, sql: "PRAGMA integrity_check(\(limit))")
+        if found == ["ok"] { found = [] }
+        // The search index against the text it indexes (FTS5's own check; `recover` rebuilds it).
+        do {
+            try db.execute(sql: "INSERT INTO search_index(search_index, rank) VALUES ('integrity-check', 1)")
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_CORRUPT_VTAB {
+            found.append("the search index does not match the indexed text (run recover to rebuild it)")
+        }
+        return found
     }
 
     public func statistics() throws -> CatalogStatistics {
