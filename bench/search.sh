@@ -47,7 +47,7 @@ files=$(find "$work/src" -type f | wc -l)
 "$nexusfs" mount "$work/repo" "$work/mnt"
 seconds=$(wait_indexed "$work/mnt")
 "$nexusfs" umount "$work/mnt"
-read -r all text_table text_docs text_bytes < <(index_bytes | tr '|\n' '  ')
+read -r all text_table text_docs text_bytes <<< "$(index_bytes | tr '|\n' '  ')"
 python3 - "$files" "$content" "$seconds" "$all" "$text_table" "$text_docs" "$text_bytes" <<'PY'
 import sys
 files, content, seconds, index, table, docs, text = (float(x) for x in sys.argv[1:])
@@ -66,7 +66,9 @@ db.execute("CREATE VIRTUAL TABLE t USING fts5(name, body, tokenize='unicode61 re
 start, n = time.time(), 0
 for folder, _, names in os.walk(root):
     for name in names:
-        with open(os.path.join(folder, name), "rb") as f: data = f.read(4 << 20)
+        path_ = os.path.join(folder, name)
+        if os.path.islink(path_) or not os.path.isfile(path_): continue
+        with open(path_, "rb") as f: data = f.read(4 << 20)
         if b"\0" in data[:8192]: continue
         db.execute("INSERT INTO t VALUES (?, ?)", (name, data.decode("utf-8", "replace"))); n += 1
 db.commit()
@@ -95,7 +97,7 @@ for i in range(count):
     if i % 100 == 3: os.setxattr(path, "user.xdg.tags", b"contract, acme")
 with open(os.path.join(root, "..", "words"), "w") as f:
     # a common word, a middling one, a rare one (by the Zipf rank)
-    f.write(" ".join([vocabulary[0], vocabulary[300], vocabulary[30000]]) + "\n")
+    f.write(" ".join([vocabulary[0], vocabulary[300], vocabulary[5000]]) + "\n")
 PY
 read -r common middling rare < "$work/words"
 content=$(du -sb "$work/big" | cut -f1)
@@ -136,5 +138,5 @@ subprocess.run([nexusfs, "search", mnt, rare, "--limit", "20"], stdout=subproces
 print(f"`nexusfs search MNT {rare}` end to end (process start included): {(time.perf_counter() - start) * 1e3:.0f} ms")
 PY
 "$nexusfs" umount "$work/mnt"
-read -r all text_table text_docs text_bytes < <(index_bytes | tr '|\n' '  ')
+read -r all text_table text_docs text_bytes <<< "$(index_bytes | tr '|\n' '  ')"
 python3 -c "print(f'search tables at $docs documents: {$all / 1e6:.1f} MB = {$all / $content:.2f}x the content ({$content / 1e6:.0f} MB)')"

@@ -46,7 +46,6 @@ public struct SearchMatch: Sendable, Equatable {
     public var rank: Double
     /// Some words around the matches in the text, matches in [brackets].
     public var snippet: String
-    public var mime: String
 }
 
 extension Catalog {
@@ -180,33 +179,27 @@ extension CatalogReader {
     }
 
     /// The documents matching an FTS5 expression (see `SearchQuery`), best first, with a
-    /// snippet each. `modifiedSince` keeps only documents changed at or after that time.
-    public func search(matching expression: String, modifiedSince: FileTime? = nil, limit: Int,
-                       offset: Int = 0) throws -> [SearchMatch] {
+    /// snippet each. FTS5 sorts by `rank` itself, so that the snippets are made for the rows
+    /// returned only (a join or an ORDER BY of SQLite's would make one for every match).
+    public func search(matching expression: String, limit: Int, offset: Int = 0) throws -> [SearchMatch] {
         let weights = Catalog.searchColumns.map { String($0.weight) }.joined(separator: ", ")
         let body = Catalog.searchColumns.firstIndex { $0.name == "body" }!
-        var sql = """
-            SELECT search_index.rowid, bm25(search_index, \(weights)) AS score,
-                   snippet(search_index, \(body), '[', ']', '…', 24), search_text.mime
-            FROM search_index JOIN search_text ON search_text.ino = search_index.rowid
-            """
-        var arguments: StatementArguments = []
-        if modifiedSince != nil { sql += " JOIN nodes ON nodes.ino = search_index.rowid" }
-        sql += " WHERE search_index MATCH ?"
-        arguments += [expression]
-        if let since = modifiedSince {
-            sql += " AND nodes.mtime >= ?"
-            arguments += [since.totalNanoseconds]
-        }
-        sql += " ORDER BY score, search_index.rowid LIMIT ? OFFSET ?"
-        arguments += [limit, offset]
         do {
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                SearchMatch(inode: InodeNumber(UInt64(bitPattern: row[0])), rank: row[1], snippet: row[2] ?? "", mime: row[3])
+            return try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT rowid, rank, snippet(search_index, \(body), '[', ']', '…', 24) FROM search_index
+                WHERE search_index MATCH ? AND rank MATCH 'bm25(\(weights))' ORDER BY rank LIMIT ? OFFSET ?
+                """), arguments: [expression, limit, offset]).map { row in
+                SearchMatch(inode: InodeNumber(UInt64(bitPattern: row[0])), rank: row[1], snippet: row[2] ?? "")
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
             throw CatalogError(.invalid, "the search query cannot be run: \(error.message ?? "")")
         }
+    }
+
+    /// The MIME type of an indexed document.
+    public func indexedType(_ inode: InodeNumber) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT mime FROM search_text WHERE ino = ?"),
+                            arguments: [Int64(bitPattern: inode.rawValue)])
     }
 
     /// Documents indexed, and the bytes of their text.

@@ -50,7 +50,7 @@ extension Volume {
             var offset = 0
             let page = max(64, limit * 2)
             while hits.count < limit {
-                let matches = try reader.search(matching: query.expression, modifiedSince: query.since, limit: page, offset: offset)
+                let matches = try reader.search(matching: query.expression, limit: page, offset: offset)
                 for match in matches where hits.count < limit {
                     if let hit = try hit(match, for: query, caller: caller, in: reader) { hits.append(hit) }
                 }
@@ -63,6 +63,7 @@ extension Volume {
 
     private func hit(_ match: SearchMatch, for query: SearchQuery, caller: Caller?, in reader: CatalogReader) throws -> SearchHit? {
         guard let node = try reader.node(match.inode), node.kind == .regular, node.linkCount > 0,
+              query.since.map({ node.modificationTime >= $0 }) ?? true,
               let path = try reader.path(of: match.inode) else { return nil }
         var bytes = path.bytes
         if bytes.first != UInt8(ascii: "/") { bytes = [UInt8(ascii: "/")] + bytes }
@@ -72,9 +73,10 @@ extension Volume {
         }
         let tags = try reader.xattr(TagsView.attribute, of: match.inode).map { TagsView.tags(in: $0).map(SearchIndexer.text) } ?? []
         let status = try reader.xattr(XattrName.status, of: match.inode).map(SearchIndexer.text) ?? ""
-        guard query.fieldsMatch(tags: tags, status: status, mime: match.mime),
+        let mime = try reader.indexedType(match.inode) ?? ""
+        guard query.fieldsMatch(tags: tags, status: status, mime: mime),
               try visible(match.inode, caller: caller, in: reader) else { return nil }
-        return SearchHit(inode: match.inode, path: bytes, rank: match.rank, snippet: match.snippet, mime: match.mime,
+        return SearchHit(inode: match.inode, path: bytes, rank: match.rank, snippet: match.snippet, mime: mime,
                          status: status, tags: tags, modified: node.modificationTime, size: node.size)
     }
 

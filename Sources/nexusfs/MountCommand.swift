@@ -103,7 +103,7 @@ struct MountCommand: ParsableCommand {
             for inode in inodes { session?.invalidateInode(inode.rawValue, offset: -1) }
         }
         volume.startCommitting()
-        volume.startIndexing()
+        if parsed.indexing { volume.startIndexing() }
         // Next to the live catalog: what went wrong after the mount left the terminal.
         readiness?.succeed(logTo: (Repository.catalogPath(stateRoot: stateRoot, id: repo.config.id) as NSString)
                             .deletingLastPathComponent + "/mount.log")

@@ -10,6 +10,9 @@ struct MountOptions {
     var versionInterval = 0.0
     var trashDays = 30.0
     var readOnly = false
+    /// `noindex`: the search index is not kept current while mounted (changes stay queued for
+    /// the next mount that indexes, or `nexusfs search` on the repository).
+    var indexing = true
     /// `at=TIME`: the tree as it was then, read-only (the text as given, and the time).
     var at: (text: String, time: FileTime)?
     /// Options passed on to libfuse / the kernel, as `-o` words.
@@ -48,6 +51,10 @@ struct MountOptions {
                 fuse.append(word)
             case "rw":
                 readOnly = false
+            case "noindex":
+                indexing = false
+            case "index":
+                indexing = true
             // mount(8) passes these; FUSE mounts always behave so, or the kernel refuses them.
             case "dev", "nodev", "suid", "nosuid", "exec", "noexec", "auto", "noauto", "user", "nouser", "users",
                  "_netdev", "nofail", "defaults", "async", "atime", "noatime", "relatime", "x-systemd.automount":
