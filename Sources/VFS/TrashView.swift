@@ -13,6 +13,8 @@ enum TrashView {
     private static let base: UInt64 = VersionsView.folderLevel << VersionsView.levelShift | 1 << 61
     private static let kindShift: UInt64 = 59
     private static let idMask: UInt64 = (1 << kindShift) - 1
+    /// The tags view's sub-kind shift (`TagsView.kindShift`).
+    private static let versionsShift: UInt64 = 57
 
     enum Node: Equatable {
         case root
@@ -20,6 +22,10 @@ enum TrashView {
         case folder(id: UInt64)
         /// A trashed node that is not a folder.
         case file(InodeNumber)
+        /// `.versions` in a folder of the view: the history of the documents trashed there. Its
+        /// inodes are in the tags view's range (kind 3), in the sub-kind 3 that `/.search`'s root
+        /// leaves free but for id 0.
+        case versions(folder: UInt64)
     }
 
     static func inode(_ node: Node) -> InodeNumber {
@@ -27,6 +33,7 @@ enum TrashView {
         case .root: InodeNumber(base)
         case .folder(let id): InodeNumber(base | 1 << kindShift | id & idMask)
         case .file(let inode): InodeNumber(base | 2 << kindShift | inode.rawValue & idMask)
+        case .versions(let id): InodeNumber(base | 3 << kindShift | 3 << versionsShift | id & (1 << versionsShift - 1))
         }
     }
 
@@ -37,7 +44,10 @@ enum TrashView {
         case 0: return .root
         case 1: return .folder(id: rest)
         case 2: return .file(InodeNumber(rest))
-        default: return nil     // 3: the tags view
+        default:
+            // 3: the tags view, but for the versions folders (see `versions`).
+            let id = rest & (1 << versionsShift - 1)
+            return rest >> versionsShift == 3 && id != 0 ? .versions(folder: id) : nil
         }
     }
 

@@ -17,6 +17,7 @@ extension Volume {
             case .root: folder = nil
             case .folder(let id): folder = id
             case .file: throw VFSError(.notDirectory)
+            case .versions: throw VFSError(.readOnly, "the version history is read-only")
             }
             return try restoreFromTrash(name, in: folder, to: try Self.creatableName(newName, in: newParent), in: newParent,
                                         caller: caller)

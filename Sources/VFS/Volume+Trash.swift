@@ -61,6 +61,14 @@ extension Volume {
         guard let view = TrashView.node(parent) else { return nil }
         return try namespace.read { reader -> Attributes in
             let child: TrashView.Node?
+            if case .folder(let id) = view, name == VersionsView.name { return try trashAttributes(.versions(folder: id), in: reader) }
+            if case .versions(let id) = view {
+                guard let folder = trashFolders.key(of: id), let document = try trashedDocuments(in: folder, caller: caller,
+                                                                                                  in: reader)[name] else {
+                    throw VFSError(.notFound)
+                }
+                return try versionsAttributes(.document(document), in: reader)
+            }
             switch view {
             case .root:
                 child = try visibleTrash(on: name, caller: caller, in: reader).isEmpty
@@ -68,7 +76,7 @@ extension Volume {
             case .folder(let id):
                 guard let folder = trashFolders.key(of: id) else { throw VFSError(.notFound) }
                 child = try trashChildren(of: folder, caller: caller, in: reader, only: name)[name]
-            case .file:
+            case .file, .versions:
                 throw VFSError(.notDirectory)
             }
             guard let child else { throw VFSError(.notFound) }
@@ -81,6 +89,11 @@ extension Volume {
     func trashAttributes(_ view: TrashView.Node, in reader: CatalogReader) throws -> Attributes {
         let inode = TrashView.inode(view)
         switch view {
+        case .versions:
+            let root = try reader.existingNode(.root)
+            return Attributes(inode: inode, mode: NodeKind.directory.rawValue | 0o555, linkCount: 1, uid: 0, gid: 0, rdev: 0,
+                              size: 0, blocks: 0, accessTime: root.accessTime, modificationTime: root.modificationTime,
+                              changeTime: root.changeTime)
         case .root, .folder:
             let root = try reader.existingNode(.root)
             // A link count of 1 says "not counted" (as btrfs does): with 2, fts-based walkers
@@ -110,6 +123,16 @@ extension Volume {
             case .folder(let id):
                 guard let folder = trashFolders.key(of: id) else { throw VFSError(.notFound) }
                 key = folder
+            case .versions(let id):
+                guard let folder = trashFolders.key(of: id) else { throw VFSError(.notFound) }
+                entries[0].mode = NodeKind.directory.rawValue | 0o555
+                entries[1].inode = TrashView.inode(.folder(id: id))
+                for (name, document) in try trashedDocuments(in: folder, caller: caller, in: reader)
+                    .sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                    entries.append(DirectoryEntry(name: name, inode: VersionsView.inode(.document(document)),
+                                                  mode: NodeKind.directory.rawValue | 0o555))
+                }
+                return entries
             case .file: throw VFSError(.notDirectory)
             }
             let children = try key.map { try trashChildren(of: $0, caller: caller, in: reader) }
@@ -172,6 +195,17 @@ extension Volume {
             days[day] = .folder(id: trashFolders.id(of: TrashFolders.Key(day: day, path: [])))
         }
         return days
+    }
+
+    /// The documents with history trashed directly in `folder`, by name: what its `.versions` lists.
+    private func trashedDocuments(in folder: TrashFolders.Key, caller: Caller?, in reader: CatalogReader) throws -> [[UInt8]: Int64] {
+        var documents: [[UInt8]: Int64] = [:]
+        for (name, child) in try trashChildren(of: folder, caller: caller, in: reader) {
+            guard case .file(let trashed) = child, let node = try reader.node(trashed), node.kind == .regular,
+                  let document = node.document, try reader.latestVersion(of: document) != nil else { continue }
+            documents[name] = document
+        }
+        return documents
     }
 
     /// The names directly under `folder` (a day, or a path in it): a trashed file where a file

@@ -37,10 +37,13 @@ extension Volume {
         }
     }
 
-    /// The name under which a document is shown: its current name.
+    /// The name under which a document is shown: its current name, or for a document in the
+    /// trash the one it had.
     private func documentName(_ document: Int64, in reader: CatalogReader) throws -> [UInt8]? {
         guard let inode = try reader.node(ofDocument: document) else { return nil }
-        return try reader.firstName(of: inode)?.name.bytes
+        if let name = try reader.firstName(of: inode)?.name.bytes { return name }
+        guard let path = try reader.trashRecord(of: inode)?.path else { return nil }
+        return Array(path[((path.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1)...])
     }
 
     /// Attributes of a view node: folders are read-only; a version file has the version's
@@ -113,10 +116,11 @@ extension Volume {
                 return entries
             case .document(let document):
                 guard let current = try documentName(document, in: reader),
-                      let inode = try reader.node(ofDocument: document),
-                      let parent = try reader.firstName(of: inode)?.parent else { throw VFSError(.notFound) }
+                      let inode = try reader.node(ofDocument: document) else { throw VFSError(.notFound) }
+                // A trashed document has no folder: its `..` is itself (the kernel keeps the real one).
+                let parent = try reader.firstName(of: inode).map { VersionsView.inode(.folder($0.parent)) } ?? VersionsView.inode(view)
                 var entries = [DirectoryEntry(name: [0x2e], inode: VersionsView.inode(view), mode: directory),
-                               DirectoryEntry(name: [0x2e, 0x2e], inode: VersionsView.inode(.folder(parent)), mode: directory)]
+                               DirectoryEntry(name: [0x2e, 0x2e], inode: parent, mode: directory)]
                 for version in try reader.versions(of: document) {
                     entries.append(DirectoryEntry(name: VersionsView.fileName(of: current, number: version.number),
                                                   inode: VersionsView.inode(.version(document: document, number: version.number)),

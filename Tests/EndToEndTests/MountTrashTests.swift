@@ -46,6 +46,10 @@ struct MountTrashTests {
         let listed = try fm.subpathsOfDirectory(atPath: trashed).sorted()
         #expect(listed == ["report.txt", "sub", "sub/notes.txt"], "\(listed)")
         #expect(try String(contentsOfFile: trashed + "/report.txt", encoding: .utf8) == "report round 3\n")
+        // Its history is there too, in the trashed folder's .versions.
+        let history = try fm.contentsOfDirectory(atPath: trashed + "/.versions/report.txt").sorted()
+        #expect(history == ["report.00001.txt", "report.00002.txt", "report.00003.txt"], "\(history)")
+        #expect(try String(contentsOfFile: trashed + "/.versions/report.txt/report.00002.txt", encoding: .utf8) == "report round 2\n")
         // Read-only, except that mv takes things out.
         let write = try run("/bin/sh", ["-c", "echo x >> '\(trashed)/report.txt'"])
         #expect(!write.exitedWith0, "\(write)")
@@ -149,6 +153,8 @@ struct MountTrashTests {
         // Not even alice's world-readable file: whether bob could reach it through its folders is gone.
         let asBob = try sh(users.bob, "ls '\(mount.path(".trash"))'; ls '\(day)'; cat '\(day)/private.txt' '\(day)/public.txt'")
         #expect(asBob.out.isEmpty && asBob.err.contains("No such file or directory"), "\(asBob)")
+        let bobHistory = try sh(users.bob, "ls '\(day)/.versions/'")
+        #expect(bobHistory.out.isEmpty, "\(bobHistory)")
         let bobRestores = try sh(users.bob, "mv '\(day)/private.txt' ./taken.txt")
         #expect(!bobRestores.exitedWith0 && !FileManager.default.fileExists(atPath: shared + "/taken.txt"), "\(bobRestores)")
         #expect(try sh(users.alice, "mv '\(day)/private.txt' ./back.txt && cat back.txt").out == "secret\n")
