@@ -7,7 +7,8 @@
 # oriented so that >1 means nexusfs is better: nexusfs/gocryptfs for speeds (MB/s, files/s, entries/s,
 # IOPS), gocryptfs/nexusfs for times (s, ms).
 #   bench/fsbench.sh [--runs N] [--quick] [WORKLOAD...]      (default: every workload, 3 runs)
-#   env: RUNS=3, SIZE_MB=1024 (the big file), FIO_RUNTIME=10 (s per fio job), NEXUSFS_BIN=path (no build)
+#   env: RUNS=3, SIZE_MB=1024 (the big file), FIO_RUNTIME=10 (s per fio job), NEXUSFS_BIN=path (no build),
+#        NEXUSFS_MOUNT_OPTIONS=noindex (extra -o options for the nexusfs mount)
 #   --quick: RUNS=1, SIZE_MB=128, FIO_RUNTIME=3, unless set in the environment
 # Workloads: seqwrite seqread pwrite smallfiles find rm untar rsync git fio
 #   seqwrite   dd of SIZE_MB incompressible data, conv=fsync              MB/s
@@ -162,7 +163,7 @@ mount_fs() {
     case $fs in
         nexusfs) rm -rf "$work/nx-repo" "$work/nx-state"
                  "$nexusfs" init "$work/nx-repo" >/dev/null
-                 "$nexusfs" mount "$work/nx-repo" "$work/nx" ;;
+                 "$nexusfs" mount "$work/nx-repo" "$work/nx" ${NEXUSFS_MOUNT_OPTIONS:+-o "$NEXUSFS_MOUNT_OPTIONS"} ;;
         gocryptfs) rm -rf "$work/gc-cipher"; mkdir "$work/gc-cipher"
                    gocryptfs -q -init -passfile "$work/gc-pass" "$work/gc-cipher" >/dev/null 2>&1
                    gocryptfs -q -nosyslog -passfile "$work/gc-pass" "$work/gc-cipher" "$work/gc" ;;
@@ -181,7 +182,7 @@ umount_fs() {
 # survives), then drop the kernel's caches.
 go_cold() {
     case $fs in
-        nexusfs) "$nexusfs" umount "$work/nx" && "$nexusfs" mount "$work/nx-repo" "$work/nx" ;;
+        nexusfs) "$nexusfs" umount "$work/nx" && "$nexusfs" mount "$work/nx-repo" "$work/nx" ${NEXUSFS_MOUNT_OPTIONS:+-o "$NEXUSFS_MOUNT_OPTIONS"} ;;
         gocryptfs) fusermount3 -u "$work/gc" && gocryptfs -q -nosyslog -passfile "$work/gc-pass" "$work/gc-cipher" "$work/gc" ;;
     esac
     drop_caches
