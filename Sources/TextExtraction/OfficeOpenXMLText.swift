@@ -78,7 +78,7 @@ enum OfficeOpenXMLText {
             switch name {
             case "t": textDepth -= 1
             case "r": runDepth -= 1
-            case "p": if cellDepth > 0 { text.append(" ") } else { text.endLine() }
+            case "p": if cellDepth > 0 { text.endParagraphInCell() } else { text.endLine() }
             case "tc":
                 cellDepth -= 1
                 text.endCell()

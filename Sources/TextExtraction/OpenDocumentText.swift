@@ -48,7 +48,7 @@ enum OpenDocumentText {
             case "p", "h":
                 paragraphDepth -= 1
                 if paragraphDepth == 0 {
-                    if cellDepth > 0 { text.append(" ") } else { text.endLine() }
+                    if cellDepth > 0 { text.endParagraphInCell() } else { text.endLine() }
                 }
             case "table-cell", "covered-table-cell":
                 cellDepth -= 1

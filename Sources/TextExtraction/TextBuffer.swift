@@ -11,6 +11,8 @@ struct TextBuffer {
     private let limit: Int
     /// A cell separator waiting for the next text of the same row: trailing empty cells add nothing.
     private var pendingCellSeparator = false
+    /// A space waiting for the next text of the same cell: paragraphs inside a cell are joined by one space.
+    private var pendingSpace = false
 
     /// An empty buffer that holds at most `limit` bytes of UTF-8.
     init(limit: Int = ExtractionLimits.textBytes) {
@@ -22,7 +24,11 @@ struct TextBuffer {
         guard !piece.isEmpty, !isCut else { return }
         if pendingCellSeparator {
             pendingCellSeparator = false
+            pendingSpace = false
             if !endsLine { append("\t") }
+        } else if pendingSpace {
+            pendingSpace = false
+            if !endsLine { append(" ") }
         }
         let count = piece.utf8.count
         if byteCount + count <= limit {
@@ -58,6 +64,7 @@ struct TextBuffer {
     /// Ends the current paragraph or row: one "\n", unless the text is empty or already ends a line.
     mutating func endLine() {
         pendingCellSeparator = false
+        pendingSpace = false
         guard !endsLine else { return }
         if text.utf8.last == UInt8(ascii: " ") {
             text.removeLast()
@@ -68,7 +75,13 @@ struct TextBuffer {
 
     /// Ends a table cell: the next text in the same row starts after a "\t".
     mutating func endCell() {
+        pendingSpace = false
         if !endsLine { pendingCellSeparator = true }
+    }
+
+    /// Ends a paragraph inside a table cell: the cell's next text starts after a space.
+    mutating func endParagraphInCell() {
+        pendingSpace = true
     }
 
     /// The finished text, without trailing white space.
