@@ -1,4 +1,6 @@
 import Foundation
+import Glibc
+internal import CLinux
 import ZIPFoundation
 
 /// A zip container (ODF, OOXML) read through ZIPFoundation, with one inflate budget over all entries
@@ -8,15 +10,26 @@ struct ZipContainer {
     private let archive: Archive
     /// Bytes that may still be inflated.
     private var budget: Int
+    /// The container's size: no entry can hold more compressed bytes.
+    private let size: Int
 
     /// Opens `content` as a zip archive; throws `.damagedContainer` when it is not one.
+    ///
+    /// The archive is read from an in-memory file (memfd) by path, not with `Archive(data:)`:
+    /// ZIPFoundation 0.9.20's memory-backed reader traps (a range with lowerBound > upperBound) when a
+    /// damaged entry's offset points past the end, where a real file's read just comes up short.
     init(_ content: [UInt8], budget: Int = ExtractionLimits.inflatedBytes) throws(ExtractionFailure) {
+        let fd = memfd_create("nexusfs-zip", UInt32(MFD_CLOEXEC))
+        guard fd >= 0 else { throw .damagedContainer }
+        defer { Glibc.close(fd) }
+        guard PipeIO.write(fd, content) == .done else { throw .damagedContainer }
         do {
-            archive = try Archive(data: Data(content), accessMode: .read)
+            archive = try Archive(url: URL(fileURLWithPath: "/proc/self/fd/\(fd)"), accessMode: .read)
         } catch {
             throw .damagedContainer
         }
         self.budget = budget
+        self.size = content.count
     }
 
     /// The paths of the container's file entries, in the central directory's order.
@@ -34,6 +47,7 @@ struct ZipContainer {
     mutating func read(_ path: String) throws(ExtractionFailure) -> Data? {
         guard let entry = archive[path], entry.type == .file else { return nil }
         guard entry.uncompressedSize <= UInt64(budget) else { throw .inflateLimit }
+        guard entry.compressedSize <= UInt64(size) else { throw .damagedContainer }
         var data = Data()
         var remaining = budget
         do {

@@ -66,6 +66,24 @@ import TextExtraction
         #expect(recovered.text.contains("Rottnest island"))
     }
 
+    @Test func workerThatDiesAfterItsMIMEVerdictKeepsTheVerdict() {
+        // Reads the 35-byte request for "hello\n" named "a.txt", answers the MIME frame only, and dies.
+        let script = #"head -c 35 >/dev/null; printf 'NXMT\012\000\000\000text/plain'; exit 1"#
+        let client = ExtractionClient(executable: "/bin/sh", arguments: ["-c", script])
+        defer { client.close() }
+        #expect(client.extract(Array("hello\n".utf8), name: Fixtures.name("a.txt"))
+                == ExtractedText(mime: "text/plain", text: "", note: "extractor crashed"))
+    }
+
+    @Test func workerThatAnswersGarbageIsTreatedAsCrashed() {
+        let client = ExtractionClient(executable: "/bin/sh", arguments: ["-c", "head -c 35 >/dev/null; echo garbage; exec sleep 60"])
+        defer { client.close() }
+        let started = ContinuousClock.now
+        #expect(client.extract(Array("hello\n".utf8), name: Fixtures.name("a.txt"))
+                == ExtractedText(mime: "application/octet-stream", text: "", note: "extractor crashed"))
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
     @Test func workerThatHangsIsKilledAtTheTimeout() {
         let client = ExtractionClient(executable: "/bin/sh", arguments: ["-c", "exec sleep 60"], timeout: .milliseconds(300))
         defer { client.close() }

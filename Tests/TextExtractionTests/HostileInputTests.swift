@@ -13,6 +13,25 @@ import ZIPFoundation
         #expect(result.note == "damaged zip container")
     }
 
+    @Test func entryOffsetPastTheEndIsAMissingPart() throws {
+        // ZIPFoundation's memory-backed reader trapped on this (a seek past the end, then a read).
+        var bytes = try Fixtures.bytes("letter.odt")
+        let central: [UInt8] = [0x50, 0x4B, 0x01, 0x02]
+        var start = 0
+        while let found = bytes[start...].firstRange(of: central) {
+            let nameLength = Int(bytes[found.lowerBound + 28])
+            let nameStart = found.lowerBound + 46
+            if Array(bytes[nameStart..<nameStart + nameLength]) == Array("content.xml".utf8) {
+                bytes.replaceSubrange(found.lowerBound + 42..<found.lowerBound + 46, with: [0xF0, 0xFF, 0xFF, 0x7F])
+            }
+            start = found.upperBound
+        }
+        let result = TextExtractor.extract(bytes, name: Fixtures.name("letter.odt"))
+        #expect(result.mime == "application/vnd.oasis.opendocument.text")
+        #expect(result.text == "")
+        #expect(result.note == "damaged container: no content.xml")
+    }
+
     @Test func zipBombStopsAt64MiB() throws {
         let bomb = try Self.zipBomb(declaredHonestly: true)
         #expect(bomb.count < 1 << 20)
