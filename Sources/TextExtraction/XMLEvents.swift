@@ -17,12 +17,31 @@ final class XMLEvents: NSObject, XMLParserDelegate {
 
     /// Parses `data`; throws `.damagedXML(part:)` when it is not well-formed (handlers have seen the part before the error).
     func parse(_ data: Data, part: String) throws(ExtractionFailure) {
-        let parser = XMLParser(data: data)
+        let parser = XMLParser(data: Self.withValidNames(data))
         parser.shouldProcessNamespaces = true
         parser.shouldResolveExternalEntities = false
         parser.delegate = self
         let finished = parser.parse()
         if !finished && !shouldStop() { throw .damagedXML(part: part) }
+    }
+
+    /// `data`, or when it is meant to be UTF-8 but is not, a copy with invalid bytes replaced by U+FFFD.
+    ///
+    /// Foundation's XMLParser traps (SIGILL) on an element name that is not valid UTF-8, which libxml2
+    /// passes on as it is; text and attribute values are safe. Data that libxml2 transcodes (a UTF-16
+    /// byte order mark, or a declared encoding other than UTF-8) reaches the parser as UTF-8 anyway.
+    static func withValidNames(_ data: Data) -> Data {
+        let bytes = [UInt8](data)
+        if String(validating: bytes, as: UTF8.self) != nil { return data }
+        if bytes.starts(with: [0xFE, 0xFF]) || bytes.starts(with: [0xFF, 0xFE]) { return data }
+        if bytes.starts(with: Array("<?xml".utf8)), let end = bytes.prefix(256).firstIndex(of: UInt8(ascii: ">")) {
+            let declaration = String(decoding: bytes[..<end], as: UTF8.self).lowercased()
+            if let range = declaration.range(of: "encoding") {
+                let value = declaration[range.upperBound...].drop(while: { "= \"'".contains($0) })
+                if !value.hasPrefix("utf-8") && !value.hasPrefix("utf8") { return data }
+            }
+        }
+        return Data(String(decoding: bytes, as: UTF8.self).utf8)
     }
 
     /// XMLParserDelegate: an element starts.

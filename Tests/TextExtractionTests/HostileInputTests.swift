@@ -83,6 +83,22 @@ import ZIPFoundation
         #expect(result.note != nil)
     }
 
+    @Test func invalidUTF8InAnXMLElementName() {
+        // Foundation's XMLParser trapped on this name (libxml2 hands it on unchecked).
+        let xml: [UInt8] = Array(#"<?xml version="1.0"?><root><p"#.utf8) + [0xDA, 0x28] + Array(">kelpie</p".utf8)
+            + [0xDA, 0x28] + Array("></root>".utf8)
+        let result = TextExtractor.extract(xml, name: Fixtures.name("odd.xml"))
+        #expect(result.mime == "text/xml")
+        #expect(result.note?.hasPrefix("damaged XML") == true)
+    }
+
+    @Test func latin1XMLIsTranscodedByItsDeclaration() {
+        let xml = Array(#"<?xml version="1.0" encoding="ISO-8859-1"?><root><p>caf"#.utf8) + [0xE9] + Array("</p></root>".utf8)
+        let result = TextExtractor.extract(xml, name: Fixtures.name("old.xml"))
+        #expect(result.text == "café")
+        #expect(result.note == nil)
+    }
+
     @Test func damagedPDF() throws {
         var generator = SeededGenerator(seed: 7)
         let bytes = Array("%PDF-1.7\n".utf8) + (0..<4_096).map { _ in UInt8.random(in: 0...255, using: &generator) }
