@@ -25,11 +25,19 @@ final class XMLEvents: NSObject, XMLParserDelegate {
         if !finished && !shouldStop() { throw .damagedXML(part: part) }
     }
 
+    /// Prefixes of declared encodings that libxml2 (through iconv) transcodes, failing on bytes that do not fit.
+    /// Not UTF-16: libxml2 ignores that declaration in a document it could read as 8-bit text.
+    private static let transcodedEncodings = [
+        "iso-8859-", "iso8859", "latin", "windows-125", "cp125", "us-ascii", "ascii",
+        "shift_jis", "euc-", "gb2312", "gbk", "gb18030", "big5", "koi8",
+    ]
+
     /// `data`, or when it is meant to be UTF-8 but is not, a copy with invalid bytes replaced by U+FFFD.
     ///
     /// Foundation's XMLParser traps (SIGILL) on an element name that is not valid UTF-8, which libxml2
     /// passes on as it is; text and attribute values are safe. Data that libxml2 transcodes (a UTF-16
-    /// byte order mark, or a declared encoding other than UTF-8) reaches the parser as UTF-8 anyway.
+    /// byte order mark, or a declared encoding that libxml2 knows other than UTF-8) reaches the parser as UTF-8 anyway;
+    /// a declared name libxml2 does not know (a damaged "UTF-8") leaves the bytes as they are, so it is repaired too.
     static func withValidNames(_ data: Data) -> Data {
         let bytes = [UInt8](data)
         if String(validating: bytes, as: UTF8.self) != nil { return data }
@@ -38,7 +46,7 @@ final class XMLEvents: NSObject, XMLParserDelegate {
             let declaration = String(decoding: bytes[..<end], as: UTF8.self).lowercased()
             if let range = declaration.range(of: "encoding") {
                 let value = declaration[range.upperBound...].drop(while: { "= \"'".contains($0) })
-                if !value.hasPrefix("utf-8") && !value.hasPrefix("utf8") { return data }
+                if transcodedEncodings.contains(where: { value.hasPrefix($0) }) { return data }
             }
         }
         return Data(String(decoding: bytes, as: UTF8.self).utf8)

@@ -92,6 +92,13 @@ import ZIPFoundation
         #expect(result.note?.hasPrefix("damaged XML") == true)
     }
 
+    @Test func invalidUTF8InAnXMLElementNameUnderADamagedDeclaration() {
+        let xml: [UInt8] = Array(#"<?xml version="1.0" encoding="UTF"#.utf8) + [0xF4] + Array(#"8"?><root><p"#.utf8)
+            + [0xDA, 0x28] + Array(">kelpie</p></root>".utf8)
+        let result = TextExtractor.extract(xml, name: Fixtures.name("odd.xml"))
+        #expect(result.note != nil)
+    }
+
     @Test func latin1XMLIsTranscodedByItsDeclaration() {
         let xml = Array(#"<?xml version="1.0" encoding="ISO-8859-1"?><root><p>caf"#.utf8) + [0xE9] + Array("</p></root>".utf8)
         let result = TextExtractor.extract(xml, name: Fixtures.name("old.xml"))
