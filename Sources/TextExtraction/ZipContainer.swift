@@ -10,8 +10,8 @@ struct ZipContainer {
     private let archive: Archive
     /// Bytes that may still be inflated.
     private var budget: Int
-    /// The container's size: no entry can hold more compressed bytes.
-    private let size: Int
+    /// The container's bytes.
+    private let content: [UInt8]
 
     /// Opens `content` as a zip archive; throws `.damagedContainer` when it is not one.
     ///
@@ -29,7 +29,7 @@ struct ZipContainer {
             throw .damagedContainer
         }
         self.budget = budget
-        self.size = content.count
+        self.content = content
     }
 
     /// The paths of the container's file entries, in the central directory's order.
@@ -47,15 +47,20 @@ struct ZipContainer {
     mutating func read(_ path: String) throws(ExtractionFailure) -> Data? {
         guard let entry = archive[path], entry.type == .file else { return nil }
         guard entry.uncompressedSize <= UInt64(budget) else { throw .inflateLimit }
-        guard entry.compressedSize <= UInt64(size) else { throw .damagedContainer }
+        guard entry.compressedSize <= UInt64(content.count) else { throw .damagedContainer }
         var data = Data()
         var remaining = budget
+        // The declared size may lie: count what actually comes out, and stop reading at the limit.
+        let consumer: (Data) throws -> Void = { chunk in
+            remaining -= chunk.count
+            guard remaining >= 0 else { throw ExtractionFailure.inflateLimit }
+            data.append(chunk)
+        }
         do {
-            _ = try archive.extract(entry) { chunk in
-                // The declared size may lie: count what actually comes out, and stop reading at the limit.
-                remaining -= chunk.count
-                guard remaining >= 0 else { throw ExtractionFailure.inflateLimit }
-                data.append(chunk)
+            if entry.isCompressed, let compressed = compressedBytes(of: entry) {
+                try inflate(compressed, checksum: entry.checksum, consumer: consumer)
+            } else {
+                _ = try archive.extract(entry, consumer: consumer)
             }
         } catch let failure as ExtractionFailure {
             budget = 0
@@ -66,6 +71,42 @@ struct ZipContainer {
         }
         budget = remaining
         return data
+    }
+
+    /// The deflated bytes of `entry`, located through ZIPFoundation's own parse of its headers, or nil
+    /// when they cannot be found that way (then `archive.extract` reads the entry).
+    ///
+    /// ZIPFoundation 0.9.20's `extract` loops forever on a deflate stream that does not end before the end
+    /// of the file (its reader returns no bytes and inflate never reaches the stream end). The offset it
+    /// would read from is internal, so it is read by reflection: a ZIPFoundation that renames these
+    /// fields only brings back the old path.
+    private func compressedBytes(of entry: Entry) -> ArraySlice<UInt8>? {
+        func field(_ label: String, of value: Any) -> Any? {
+            Mirror(reflecting: value).children.first { $0.label == label }?.value
+        }
+        guard let central = field("centralDirectoryStructure", of: entry),
+              let offset = field("relativeOffsetOfLocalHeader", of: central) as? UInt32, offset != .max,
+              let local = field("localFileHeader", of: entry),
+              let nameLength = field("fileNameLength", of: local) as? UInt16,
+              let extraLength = field("extraFieldLength", of: local) as? UInt16 else { return nil }
+        let start = Int(offset) + 30 + Int(nameLength) + Int(extraLength)
+        let (end, overflow) = start.addingReportingOverflow(Int(clamping: entry.compressedSize))
+        guard !overflow, end <= content.count else { return [] }
+        return content[start..<end]
+    }
+
+    /// Inflates `compressed` (raw deflate) into `consumer` with ZIPFoundation's zlib code, from a provider
+    /// that fails instead of coming up empty past the end; checks the CRC-32.
+    private func inflate(_ compressed: ArraySlice<UInt8>, checksum: CRC32, consumer: (Data) throws -> Void) throws {
+        var position = compressed.startIndex
+        let crc = try Data.decompress(size: Int64(compressed.count), bufferSize: 64 << 10, skipCRC32: false,
+                                      provider: { _, chunkSize in
+            guard position < compressed.endIndex else { throw ExtractionFailure.damagedContainer }
+            let end = min(compressed.endIndex, position + chunkSize)
+            defer { position = end }
+            return Data(compressed[position..<end])
+        }, consumer: consumer)
+        guard crc == checksum else { throw ExtractionFailure.damagedContainer }
     }
 
     /// The office MIME type the container's contents show: ODF's `mimetype` entry, or OOXML's

@@ -32,6 +32,16 @@ import ZIPFoundation
         #expect(result.note == "damaged container: no content.xml")
     }
 
+    /// Mutated fixtures (found by fuzzing) with a deflate stream that runs to the end of the file: ZIPFoundation's
+    /// own `extract` spun on them forever.
+    @Test(.timeLimit(.minutes(1)), arguments: ["unterminated-deflate.xlsx", "unterminated-deflate.odt"])
+    func unterminatedDeflateStreamIsDamaged(file: String) throws {
+        let started = ContinuousClock.now
+        let result = TextExtractor.extract(try Fixtures.bytes(file), name: Fixtures.name(file))
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(result.note?.contains("damaged") == true)
+    }
+
     @Test func zipBombStopsAt64MiB() throws {
         let bomb = try Self.zipBomb(declaredHonestly: true)
         #expect(bomb.count < 1 << 20)
