@@ -125,6 +125,11 @@ import ZIPFoundation
         #expect(result.note?.hasPrefix("damaged PDF") == true)
     }
 
+    @Test func passwordProtectedPDF() throws {
+        let result = TextExtractor.extract(try Fixtures.bytes("encrypted.pdf"), name: Fixtures.name("encrypted.pdf"))
+        #expect(result == ExtractedText(mime: "application/pdf", text: "", note: "encrypted PDF"))
+    }
+
     @Test func truncatedPDFDoesNotCrash() throws {
         let whole = try Fixtures.bytes("letter.pdf")
         let result = TextExtractor.extract(Array(whole.prefix(whole.count / 3)), name: Fixtures.name("letter.pdf"))
