@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // C doors: a module map and a shim.h each, nothing else.
@@ -24,6 +25,11 @@ let package = Package(
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .systemLibrary(name: "CFUSE", path: "Sources/CFUSE", providers: [.apt(["libfuse3-dev"])]),
         .systemLibrary(name: "CSQLiteSession", path: "Sources/CSQLiteSession", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CMagic", path: "Sources/CMagic", providers: [.apt(["libmagic-dev"])]),
+        .systemLibrary(name: "CPoppler", path: "Sources/CPoppler", pkgConfig: "poppler-glib",
+                       providers: [.apt(["libpoppler-glib-dev"])]),
+        .systemLibrary(name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0",
+                       providers: [.apt(["libxml2-dev"])]),
 
         // Identifiers and value types shared by every layer; no dependencies.
         .target(name: "NexusTypes"),
@@ -47,12 +53,16 @@ let package = Package(
             "NexusTypes", "CatalogStore", "BlobStorage", "RepositoryCore", "CryptoCore",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // MIME type and plain text of a file's bytes, and the child process that extracts them for the daemon.
+        .target(name: "TextExtraction", dependencies: [
+            "CMagic", "CPoppler", "CLibXML2", "CLinux", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
         // A generic Swift binding of libfuse3's low-level API; knows nothing of nexusfs.
         .target(name: "FUSELowLevel", dependencies: ["CFUSE"]),
         // FUSE operations onto the VFS, errno mapping in one file.
         .target(name: "FUSEFrontend", dependencies: ["FUSELowLevel", "VFS", "NexusTypes"]),
         .executableTarget(name: "nexusfs", dependencies: [
-            "NexusTypes", "CatalogStore", "RepositoryCore", "VFS", "FUSEFrontend", "FUSELowLevel", "CLinux",
+            "NexusTypes", "CatalogStore", "RepositoryCore", "VFS", "FUSEFrontend", "FUSELowLevel", "CLinux", "TextExtraction",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -70,5 +80,8 @@ let package = Package(
         .testTarget(name: "FUSELowLevelTests", dependencies: ["FUSELowLevel", "CLinux"]),
         .testTarget(name: "VFSTests", dependencies: ["VFS", "RepositoryCore", "CatalogStore", "CryptoCore", "NexusTypes"]),
         .testTarget(name: "EndToEndTests", dependencies: ["nexusfs"]),
+        .testTarget(name: "TextExtractionTests", dependencies: [
+            "TextExtraction", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
     ]
 )

@@ -13,7 +13,7 @@ struct NexusfsCommand: ParsableCommand {
             KeyCommand.self, ImportCommand.self, ExportCommand.self, CheckCommand.self,
             StatsCommand.self, RecoverCommand.self, AuditCommand.self,
             GrantCommand.self, RevokeCommand.self, AccessCommand.self, CommentCommand.self, CommentsCommand.self,
-            UndeleteCommand.self, SearchCommand.self,
+            UndeleteCommand.self, SearchCommand.self, ExtractWorkerCommand.self,
         ])
 
     /// Parses and runs like ArgumentParser's own `main`, but exits with the documented
