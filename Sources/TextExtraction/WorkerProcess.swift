@@ -11,7 +11,7 @@ struct WorkerProcess {
     let answers: Int32
 
     /// Starts `executable` with `arguments` under posix_spawn, stdin and stdout on fresh pipes, stderr
-    /// inherited, every other descriptor closed, SIGPIPE at its default and no signal blocked.
+    /// on /dev/null, every other descriptor closed, SIGPIPE at its default and no signal blocked.
     /// Returns the errno when it cannot be started.
     static func spawn(executable: String, arguments: [String]) -> Result<WorkerProcess, SpawnError> {
         guard let requestPipe = pipeAboveStandardDescriptors() else { return .failure(SpawnError(code: errno)) }
@@ -26,6 +26,9 @@ struct WorkerProcess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, requestPipe.read, STDIN_FILENO)
         posix_spawn_file_actions_adddup2(&actions, answerPipe.write, STDOUT_FILENO)
+        // What the parsers print about a damaged file (poppler's "Syntax Error ..." lines) may quote
+        // its contents, which the daemon's log must never hold.
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0)
         // Belt and braces: the daemon's descriptors are close-on-exec, but a library's might not be.
         posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         var attributes = posix_spawnattr_t()

@@ -23,7 +23,8 @@ struct SearchCommand: ParsableCommand {
     @Argument(help: "A nexusfs mount (or a folder on one), or a repository directory that is not mounted.")
     var target: String
 
-    @Argument(help: "What to look for (see above).")
+    /// Words starting with `-` are exclusions, not options.
+    @Argument(parsing: .allUnrecognized, help: "What to look for (see above).")
     var query: [String] = []
 
     @Option(name: .long, help: "Only documents with this tag (repeatable).")
