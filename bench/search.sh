@@ -30,6 +30,7 @@ while True:
 print(f"{time.time() - start:.2f}")
 PY
 }
+stored() { "$nexusfs" stats "$work/repo" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["storedBytes"])'; }
 # The bytes the catalog's search tables take (SQLite's dbstat), and the text they hold.
 index_bytes() {
     sqlite3 "$NEXUSFS_STATE_DIR"/*/catalog.db "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'search_%';
@@ -44,9 +45,12 @@ content=$(du -sb "$work/src" | cut -f1)
 files=$(find "$work/src" -type f | wc -l)
 "$nexusfs" init "$work/repo" >/dev/null
 "$nexusfs" import "$work/repo" "$work/src" >/dev/null
+before=$(stored)
 "$nexusfs" mount "$work/repo" "$work/mnt"
 seconds=$(wait_indexed "$work/mnt")
 "$nexusfs" umount "$work/mnt"
+after=$(stored)
+python3 -c "print(f'repository: {$before / 1e6:.1f} MB stored after the import, {$after / 1e6:.1f} MB after indexing (+{($after - $before) / 1e6:.1f} MB: the text, journaled and in the checkpoint, compressed and encrypted)')"
 read -r all text_table text_docs text_bytes <<< "$(index_bytes | tr '|\n' '  ')"
 python3 - "$files" "$content" "$seconds" "$all" "$text_table" "$text_docs" "$text_bytes" <<'PY'
 import sys
@@ -105,6 +109,7 @@ content=$(du -sb "$work/big" | cut -f1)
 start=$(now)
 "$nexusfs" import "$work/repo" "$work/big" >/dev/null
 imported=$(now)
+before=$(stored)
 "$nexusfs" mount "$work/repo" "$work/mnt"
 seconds=$(wait_indexed "$work/mnt")
 echo "$docs documents ($(python3 -c "print(f'{$content / 1e6:.0f}')") MB) imported in $(python3 -c "print(f'{$imported - $start:.1f}')") s, indexed in $seconds s = $(python3 -c "print(f'{$docs / $seconds:.0f}')") documents/s"
@@ -138,5 +143,7 @@ subprocess.run([nexusfs, "search", mnt, rare, "--limit", "20"], stdout=subproces
 print(f"`nexusfs search MNT {rare}` end to end (process start included): {(time.perf_counter() - start) * 1e3:.0f} ms")
 PY
 "$nexusfs" umount "$work/mnt"
+after=$(stored)
+python3 -c "print(f'repository: {$before / 1e6:.1f} MB stored after the import, {$after / 1e6:.1f} MB after indexing')"
 read -r all text_table text_docs text_bytes <<< "$(index_bytes | tr '|\n' '  ')"
 python3 -c "print(f'search tables at $docs documents: {$all / 1e6:.1f} MB = {$all / $content:.2f}x the content ({$content / 1e6:.0f} MB)')"

@@ -120,7 +120,9 @@ struct SearchCommand: ParsableCommand {
                                        logger: options.logger)
         let volume: Volume
         do {
-            volume = try Volume(repository: repo, options: VolumeOptions(extractor: DaemonExtractor.make()), logger: options.logger)
+            // trashDays 0: searching never expires the trash (a mount does that).
+            volume = try Volume(repository: repo, options: VolumeOptions(trashDays: 0, extractor: DaemonExtractor.make()),
+                                logger: options.logger)
         } catch {
             try? repo.close()
             throw error
