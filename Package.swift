@@ -55,7 +55,7 @@ let package = Package(
         ]),
         // MIME type and plain text of a file's bytes, and the child process that extracts them for the daemon.
         .target(name: "TextExtraction", dependencies: [
-            "CMagic", "CPoppler", "CLibXML2", "CLinux", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            "NexusTypes", "CMagic", "CPoppler", "CLibXML2", "CLinux", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         // A generic Swift binding of libfuse3's low-level API; knows nothing of nexusfs.
         .target(name: "FUSELowLevel", dependencies: ["CFUSE"]),

@@ -5,25 +5,11 @@ import Logging
 import NexusTypes
 import Synchronization
 
-/// What a document's bytes say about themselves: the MIME type and the plain text.
-public struct ExtractedContent: Sendable, Equatable {
-    public var mime: String
-    public var text: String
-    /// Why there is no (or only part of the) text.
-    public var note: String?
-
-    public init(mime: String, text: String, note: String? = nil) {
-        self.mime = mime
-        self.text = text
-        self.note = note
-    }
-}
-
 /// Turns a document's content into text. The daemon's runs the parsers in a child process
 /// (`nexusfs extract-worker`), so that a hostile file can at worst kill that process.
 public protocol ContentExtractor: Sendable {
     /// Never throws: what cannot be read is a note.
-    func extract(_ content: [UInt8], name: [UInt8]) -> ExtractedContent
+    func extract(_ content: [UInt8], name: [UInt8]) -> ExtractedText
 }
 
 /// Keeps the full-text index current, off the save path: saves, renames and changes of DMS
@@ -183,9 +169,9 @@ final class SearchIndexer: Sendable {
         }
     }
 
-    private func extract(_ snapshot: Snapshot) throws -> ExtractedContent {
+    private func extract(_ snapshot: Snapshot) throws -> ExtractedText {
         let size = snapshot.chunks.reduce(Int64(0)) { $0 + Int64($1.length) }
-        guard size > 0 else { return ExtractedContent(mime: "application/x-empty", text: "") }
+        guard size > 0 else { return ExtractedText(mime: "application/x-empty", text: "") }
         var wanted = snapshot.chunks[...]
         let tooLarge = size > Self.largestIndexed
         if tooLarge {
@@ -226,9 +212,9 @@ final class SearchIndexer: Sendable {
 public struct PlainTextExtractor: ContentExtractor {
     public init() {}
 
-    public func extract(_ content: [UInt8], name: [UInt8]) -> ExtractedContent {
+    public func extract(_ content: [UInt8], name: [UInt8]) -> ExtractedText {
         let sample = content.prefix(8192)
-        guard !sample.contains(0) else { return ExtractedContent(mime: "application/octet-stream", text: "", note: "not text") }
-        return ExtractedContent(mime: "text/plain", text: String(decoding: content.prefix(4 << 20), as: UTF8.self))
+        guard !sample.contains(0) else { return ExtractedText(mime: "application/octet-stream", text: "", note: "not text") }
+        return ExtractedText(mime: "text/plain", text: String(decoding: content.prefix(4 << 20), as: UTF8.self))
     }
 }

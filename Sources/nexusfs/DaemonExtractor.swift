@@ -14,8 +14,7 @@ enum DaemonExtractor {
 struct WorkerExtractor: ContentExtractor {
     let client: ExtractionClient
 
-    func extract(_ content: [UInt8], name: [UInt8]) -> ExtractedContent {
-        let extracted = client.extract(content, name: name)
-        return ExtractedContent(mime: extracted.mime, text: extracted.text, note: extracted.note)
+    func extract(_ content: [UInt8], name: [UInt8]) -> ExtractedText {
+        client.extract(content, name: name)
     }
 }
