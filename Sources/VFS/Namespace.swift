@@ -20,6 +20,9 @@ final class Namespace: Sendable {
     /// within the commit interval from then.
     private let pendingSince = Mutex<ContinuousClock.Instant?>(nil)
     private let stopping = Mutex(false)
+    /// When a program's request last used the catalog (a read or a staged change); background
+    /// work (the search indexer) uses it to keep out of their way.
+    private let lastForegroundUse = Mutex(ContinuousClock.now)
     /// Entered while the committer thread runs.
     private let committing = DispatchGroup()
 
@@ -33,8 +36,9 @@ final class Namespace: Sendable {
     /// Runs a catalog change inside the current group, mapping errors.
     /// With `mappingErrors` false (at startup), the catalog's own errors are thrown as they are, so
     /// that a damaged catalog reaches the command line as such and not as EIO.
-    func stage<T>(mappingErrors: Bool = true, _ body: (CatalogWriter) throws -> T) throws -> T {
+    func stage<T>(mappingErrors: Bool = true, background: Bool = false, _ body: (CatalogWriter) throws -> T) throws -> T {
         if options.readOnly { throw VFSError(.readOnly) }
+        if !background { lastForegroundUse.withLock { $0 = .now } }
         do {
             let result = try catalog.stage(body)
             pendingSince.withLock { $0 = $0 ?? .now }
@@ -46,7 +50,8 @@ final class Namespace: Sendable {
         }
     }
 
-    func read<T>(_ body: (CatalogReader) throws -> T) throws -> T {
+    func read<T>(background: Bool = false, _ body: (CatalogReader) throws -> T) throws -> T {
+        if !background { lastForegroundUse.withLock { $0 = .now } }
         do {
             return try catalog.read(body)
         } catch let error as VFSError {
@@ -55,6 +60,9 @@ final class Namespace: Sendable {
             throw mapped(error)
         }
     }
+
+    /// How long ago a program's request last read or changed the catalog.
+    var foregroundIdleTime: Duration { lastForegroundUse.withLock { $0 }.duration(to: .now) }
 
     /// The node as the catalog's cache holds it, without a turn on the connection (see `Catalog.cachedNode`).
     func cachedNode(_ inode: InodeNumber) -> NodeRecord?? {

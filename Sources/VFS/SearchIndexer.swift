@@ -58,7 +58,7 @@ final class SearchIndexer: Sendable {
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
             while !state.withLock({ $0.stopping }) {
                 do {
-                    while try indexBatch() > 0 && !state.withLock({ $0.stopping }) {}
+                    while try indexBatch(yielding: true) > 0 && !state.withLock({ $0.stopping }) {}
                 } catch {
                     logger.warning("search indexing failed, trying again later: \(error)")
                     Thread.sleep(forTimeInterval: 1)
@@ -80,14 +80,26 @@ final class SearchIndexer: Sendable {
         if running { stopped.wait() }
     }
 
-    /// Indexes up to one batch of queued nodes; returns how many it took off the queue.
+    /// While programs use the volume, the indexer works at most this share of the time.
+    static let busyShare = 0.05
+    /// The volume counts as idle when no program's request touched the catalog for this long.
+    static let idleAfter = Duration.milliseconds(500)
+
+    /// Indexes up to one batch of queued nodes; returns how many it took off the queue. With
+    /// `yielding`, it keeps out of the way of programs: on an idle volume it goes at full speed;
+    /// while requests come in, it sleeps after each document for long enough that indexing takes
+    /// `busyShare` of the time, so that saves are not slowed and the index still moves on.
     @discardableResult
-    func indexBatch() throws -> Int {
-        let queued = try namespace.read { try $0.searchQueue(limit: Self.batch) }
+    func indexBatch(yielding: Bool = false) throws -> Int {
+        let queued = try namespace.read(background: true) { try $0.searchQueue(limit: Self.batch) }
         var done = 0
         for inode in queued {
             if state.withLock({ $0.stopping }) { break }
+            let started = ContinuousClock.now
             if try index(inode) { done += 1 }
+            guard yielding, namespace.foregroundIdleTime < Self.idleAfter else { continue }
+            let pause = started.duration(to: .now) * ((1 - Self.busyShare) / Self.busyShare)
+            Thread.sleep(forTimeInterval: max(0.01, Double(pause.components.attoseconds) / 1e18 + Double(pause.components.seconds)))
         }
         return done
     }
@@ -109,7 +121,7 @@ final class SearchIndexer: Sendable {
 
     /// Indexes one node; false when it changed meanwhile and stays queued.
     private func index(_ inode: InodeNumber) throws -> Bool {
-        let snapshot = try namespace.read { reader -> Snapshot? in
+        let snapshot = try namespace.read(background: true) { reader -> Snapshot? in
             guard let node = try reader.node(inode), node.kind == .regular, node.linkCount > 0,
                   let first = try reader.firstName(of: inode) else { return nil }
             var fields = SearchDocument(inode: inode, manifest: node.manifest?.bytes, mime: "", name: Self.text(first.name.bytes),
@@ -143,7 +155,7 @@ final class SearchIndexer: Sendable {
                             indexed: indexed?.manifest == node.manifest?.bytes ? indexed : nil, chunks: chunks)
         }
         guard let snapshot else {
-            try namespace.stage { try $0.unindex(inode) }
+            try namespace.stage(background: true) { try $0.unindex(inode) }
             return true
         }
         var document = snapshot.fields
@@ -157,7 +169,7 @@ final class SearchIndexer: Sendable {
             document.body = extracted.text
             document.note = extracted.note
         }
-        return try namespace.stage { w -> Bool in
+        return try namespace.stage(background: true) { w -> Bool in
             // Changed while its text was extracted: it was queued again, and is done next turn.
             guard try w.reader.node(inode)?.manifest == snapshot.node.manifest else { return false }
             if let indexed = try w.reader.searchDocument(inode), indexed == document {
