@@ -34,6 +34,8 @@ final class SearchIndexer: Sendable {
     }
     private let state = Mutex(State())
     private let stopped = DispatchGroup()
+    /// Signalled by `stop`, so that a pause ends at once (an unmount must not wait for it).
+    private let wakeUp = DispatchSemaphore(value: 0)
 
     init(namespace: Namespace, source: ChunkSource, extractor: any ContentExtractor, logger: Logger) {
         self.namespace = namespace
@@ -61,10 +63,10 @@ final class SearchIndexer: Sendable {
                     while try indexBatch(yielding: true) > 0 && !state.withLock({ $0.stopping }) {}
                 } catch {
                     logger.warning("search indexing failed, trying again later: \(error)")
-                    Thread.sleep(forTimeInterval: 1)
+                    pause(1)
                 }
                 // A look at the queue is one indexed query: twice a second costs nothing.
-                Thread.sleep(forTimeInterval: 0.5)
+                pause(0.5)
             }
         }
         thread.name = "nexusfs-index"
@@ -77,7 +79,14 @@ final class SearchIndexer: Sendable {
             s.stopping = true
             return s.running
         }
+        wakeUp.signal()
         if running { stopped.wait() }
+    }
+
+    /// Sleeps for `seconds`, or until `stop`.
+    private func pause(_ seconds: Double) {
+        guard !state.withLock({ $0.stopping }) else { return }
+        _ = wakeUp.wait(timeout: .now() + seconds)
     }
 
     /// While programs use the volume, the indexer works at most this share of the time.
@@ -98,8 +107,8 @@ final class SearchIndexer: Sendable {
             let started = ContinuousClock.now
             if try index(inode) { done += 1 }
             guard yielding, namespace.foregroundIdleTime < Self.idleAfter else { continue }
-            let pause = started.duration(to: .now) * ((1 - Self.busyShare) / Self.busyShare)
-            Thread.sleep(forTimeInterval: max(0.01, Double(pause.components.attoseconds) / 1e18 + Double(pause.components.seconds)))
+            let rest = started.duration(to: .now) * ((1 - Self.busyShare) / Self.busyShare)
+            pause(max(0.01, Double(rest.components.seconds) + Double(rest.components.attoseconds) / 1e18))
         }
         return done
     }
