@@ -27,14 +27,7 @@ extension Repository {
             made += 1
             return made
         }
-        // Left by a daemon that died: while this process holds the lock, no other one uses them.
-        if number == 1 {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory)) ?? []
-            where name.hasPrefix(Self.pastViewPrefix) && !name.hasPrefix(Self.pastViewPrefix + "\(pid)-")
-                && !name.hasSuffix("-wal") && !name.hasSuffix("-shm") {
-                Self.removeCatalogFiles(stateDirectory + "/" + name)
-            }
-        }
+        if number == 1 { removeStalePastViews() }
         let building = stateDirectory + "/" + Self.pastViewPrefix + "\(pid)-\(number)"
         return try RepositoryError.wrapping("cannot show repository \(path) as of \(time.iso8601)") {
             do {
@@ -48,6 +41,16 @@ extension Repository {
                 Self.removeCatalogFiles(building)
                 throw error
             }
+        }
+    }
+
+    /// Deletes the catalogs of past views left by a daemon that died: while this process holds
+    /// the lock, no other one uses them.
+    func removeStalePastViews() {
+        let own = Self.pastViewPrefix + "\(getpid())-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory)) ?? []
+        where name.hasPrefix(Self.pastViewPrefix) && !name.hasPrefix(own) && !name.hasSuffix("-wal") && !name.hasSuffix("-shm") {
+            Self.removeCatalogFiles(stateDirectory + "/" + name)
         }
     }
 }

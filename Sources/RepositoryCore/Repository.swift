@@ -148,6 +148,7 @@ public final class Repository: Sendable {
                 throw error
             }
             repo.heldLock.withLock { $0 = lock }
+            repo.removeStalePastViews()
             return repo
         }
     }
