@@ -182,6 +182,33 @@ struct MountPointInTimeTests {
         try mount.workspace.succeed("check", mount.repo)
     }
 
+    @Test("/.at/TIME/ has the permissions of then, for other users of an allow_other mount: a file closed then is closed there though open now, and the other way round")
+    func pastPermissions() throws {
+        let users = try TestUsers.require()
+        let mount = try MountedRepository("at-perm", options: ["commit=1", "allow_other"])
+        try mount.workspace.openToTestUsers()
+        #expect(chmod(mount.mountpoint, 0o755) == 0)
+        try "secret\n".write(toFile: mount.path("secret.txt"), atomically: false, encoding: .utf8)
+        try "open\n".write(toFile: mount.path("open.txt"), atomically: false, encoding: .utf8)
+        #expect(chmod(mount.path("secret.txt"), 0o600) == 0 && chmod(mount.path("open.txt"), 0o644) == 0)
+        usleep(1_600_000)
+        let between = now()
+        usleep(1_600_000)
+        #expect(chmod(mount.path("secret.txt"), 0o644) == 0 && chmod(mount.path("open.txt"), 0o600) == 0)
+        let at = mount.path(".at/" + between)
+        let nowSecret = try runAs(users.alice, "/bin/cat", [mount.path("secret.txt")])
+        #expect(nowSecret.exitedWith0 && nowSecret.out == "secret\n", "\(nowSecret)")
+        let thenSecret = try runAs(users.alice, "/bin/cat", [at + "/secret.txt"])
+        #expect(!thenSecret.exitedWith0 && thenSecret.err.contains("Permission denied"), "\(thenSecret)")
+        let nowOpen = try runAs(users.alice, "/bin/cat", [mount.path("open.txt")])
+        #expect(!nowOpen.exitedWith0 && nowOpen.err.contains("Permission denied"), "\(nowOpen)")
+        let thenOpen = try runAs(users.alice, "/bin/cat", [at + "/open.txt"])
+        #expect(thenOpen.exitedWith0 && thenOpen.out == "open\n", "\(thenOpen)")
+        let listed = try runAs(users.alice, "/bin/ls", ["-l", at + "/"])
+        #expect(listed.exitedWith0 && listed.out.contains("-rw------- 1 root root 7") && listed.out.contains("-rw-r--r-- 1 root root 5"), "\(listed)")
+        try mount.unmount()
+    }
+
     @Test("a time before the repository existed, or that is no time, is a clear error and mounts nothing")
     func badTimes() throws {
         let mount = try MountedRepository("at-errors")
