@@ -25,8 +25,10 @@ enum AtView {
         return inode.rawValue & idMask
     }
 
+    /// The live inode of a table id.
     static func inode(id: UInt64) -> InodeNumber { InodeNumber(base | id & idMask) }
 
+    /// Whether a handle is one of the view's (a past volume's, renumbered).
     static func isHandle(_ handle: UInt64) -> Bool { handle & handleBit != 0 }
 
     /// The time a folder name of `/.at` stands for (relative forms are resolved against now).
@@ -121,6 +123,7 @@ final class PastVolumes: Sendable {
         state.withLock { $0.names[name] = key }
     }
 
+    /// Whether `closeAll` ran: no more views are built.
     var isClosed: Bool { state.withLock { $0.closed } }
 
     /// The live inode standing for `inode` of the past volume of `key`, allocated on first sight.

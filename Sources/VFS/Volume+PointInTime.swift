@@ -105,6 +105,7 @@ extension Volume {
         _ = try? pastVolumes.using(inode) { past, node in past.forget(node.inode, count: count) }
     }
 
+    /// The target of a symlink of a past volume; nil for other inodes.
     func atReadSymlink(_ inode: InodeNumber) throws -> [UInt8]? {
         guard AtView.contains(inode) else { return nil }
         if inode == AtView.root { throw VFSError(.invalid) }
@@ -171,6 +172,7 @@ extension Volume {
         return try pastVolumes.using(inode) { past, node in try past.xattr(name, of: node.inode, caller: caller) }
     }
 
+    /// The attribute names of an inode of the view; nil for other inodes.
     func atXattrNames(of inode: InodeNumber) throws -> [[UInt8]]? {
         guard AtView.contains(inode) else { return nil }
         if inode == AtView.root { return [] }
