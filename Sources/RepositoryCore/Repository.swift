@@ -17,6 +17,8 @@ public final class Repository: Sendable {
     public let catalog: Catalog
     public let store: BlobStore
     public let stateDirectory: String
+    /// The folder holding the state directories of all repositories (`stateDirectory`'s parent).
+    let stateRoot: String
     let keys: RepositoryKeys
     let chunker: Chunker
     let logger: Logger
@@ -26,6 +28,8 @@ public final class Repository: Sendable {
     /// The time a repository opened as of a time shows (`open(at:asOf:)`): its catalog is a
     /// temporary one, read-only, removed at close, and nothing is written into the repository.
     public let pointInTime: FileTime?
+    /// Past views made so far (`pastView(asOf:)`), for their catalogs' file names.
+    let pastViewsMade = Mutex(0)
 
     /// The catalog file of a repository with id `id` under `stateRoot`.
     public static func catalogPath(stateRoot: String, id: String) -> String {
@@ -50,6 +54,7 @@ public final class Repository: Sendable {
         self.config = config
         self.keys = keys
         self.logger = logger
+        self.stateRoot = stateRoot
         stateDirectory = stateRoot + "/" + config.id
         chunker = Chunker(parameters: config.chunker, gear: keys.gear)
         store = try BlobStore(directory: path + "/" + RepositoryLayout.packs, keys: keys.blobKeys)
@@ -143,6 +148,7 @@ public final class Repository: Sendable {
                 throw error
             }
             repo.heldLock.withLock { $0 = lock }
+            repo.removeStalePastViews()
             return repo
         }
     }

@@ -36,7 +36,7 @@ enum VersionsView {
         let rest = inode.rawValue & ((1 << levelShift) - 1)
         switch level {
         case folderLevel: return rest >> 61 == 0 ? .folder(InodeNumber(rest)) : nil     // bit 61: the trash view
-        case documentLevel: return .document(Int64(rest))
+        case documentLevel: return rest >> 61 == 0 ? .document(Int64(rest)) : nil     // bit 61: the /.at view
         case versionLevel:
             return .version(document: Int64(rest >> numberBits), number: VersionNumber(Int64(rest & ((1 << numberBits) - 1))))
         default: return nil
@@ -45,8 +45,9 @@ enum VersionsView {
 
     static func isVirtual(_ inode: InodeNumber) -> Bool { inode.rawValue >> levelShift != 0 }
 
-    /// EROFS for anything that would change the `.versions` view.
+    /// EROFS for anything that would change the `.versions` view (or another virtual one).
     static func refuseVirtual(_ inodes: InodeNumber...) throws {
+        if inodes.contains(where: AtView.contains) { throw VFSError(.readOnly, "the past views of /.at are read-only") }
         if inodes.contains(where: isVirtual) { throw VFSError(.readOnly, "the version history is read-only") }
     }
 

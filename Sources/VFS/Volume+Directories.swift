@@ -7,7 +7,10 @@ extension Volume {
     /// Opens a folder for listing; the listing is a snapshot, taken again on a rewind.
     public func openDirectory(_ inode: InodeNumber) throws -> UInt64 {
         // The listing itself is taken by the first read, at offset 0.
-        if let view = TagsView.node(inode) {
+        if let handle = try atOpenDirectory(inode) { return handle }
+        if AtView.contains(inode) {
+            // `/.at` itself, listed here: it lists nothing.
+        } else if let view = TagsView.node(inode) {
             if case .link = view { throw VFSError(.notDirectory) }
         } else if VersionsView.node(inode) == nil && TrashView.node(inode) == nil {
             guard try namespace.read({ try $0.existingNode(inode) }).kind == .directory else { throw VFSError(.notDirectory) }
@@ -17,6 +20,10 @@ extension Volume {
 
     /// `.`, `..` and the entries of a folder (real or in the `.versions` view).
     func listing(of inode: InodeNumber, caller: Caller?) throws -> [DirectoryEntry] {
+        if inode == AtView.root {
+            let directory = NodeKind.directory.rawValue | 0o555
+            return [DirectoryEntry(name: [0x2e], inode: inode, mode: directory), DirectoryEntry(name: [0x2e, 0x2e], inode: .root, mode: directory)]
+        }
         if let view = TrashView.node(inode) { return try trashListing(view, caller: caller) }
         if let view = TagsView.node(inode) { return try tagsListing(view, caller: caller) }
         if let view = VersionsView.node(inode) { return try versionsListing(view) }
@@ -37,6 +44,7 @@ extension Volume {
     /// next offset to ask for is index + 1. Offset 0 (opendir or rewinddir) takes a new snapshot.
     /// `caller` decides what of the trash is listed (nil: everything).
     public func listDirectory(_ handle: UInt64, from offset: Int64, caller: Caller? = nil) throws -> ArraySlice<DirectoryEntry> {
+        if let past = try atListDirectory(handle, from: offset, caller: caller) { return past }
         guard offset == 0 else { return try files.entries(of: handle, from: offset) }
         let inode = try files.directory(of: handle)
         let entries = try listing(of: inode, caller: caller)
@@ -52,6 +60,7 @@ extension Volume {
     }
 
     public func releaseDirectory(_ handle: UInt64) {
+        if (try? atRelease(handle, directory: true)) == true { return }
         files.releaseDirectory(handle)
     }
 

@@ -7,6 +7,7 @@ import NexusTypes
 extension Volume {
     /// Opens a file; regular files share one content object per inode.
     public func open(_ inode: InodeNumber, flags: Int32, caller: Caller) throws -> UInt64 {
+        if let handle = try atOpen(inode, flags: flags, caller: caller) { return handle }
         if let view = TrashView.node(inode) { return try openTrashed(view, flags: flags, caller: caller) }
         if let view = TagsView.node(inode) {
             if case .link = view { throw VFSError(.invalid, "a link of the tags view") }
@@ -45,15 +46,18 @@ extension Volume {
     }
 
     public func read(_ handle: UInt64, at offset: Int64, count: Int) throws -> [UInt8] {
-        try files.read(handle, at: offset, count: count)
+        if let bytes = try atHandle(handle, { past, h in try past.read(h, at: offset, count: count) }) { return bytes }
+        return try files.read(handle, at: offset, count: count)
     }
 
     public func write(_ handle: UInt64, at offset: Int64, data: UnsafeRawBufferPointer, caller: Caller) throws -> Int {
-        try files.write(handle, at: offset, data: data, caller: caller)
+        if AtView.isHandle(handle) { throw VFSError(.readOnly, "the past views of /.at are read-only") }
+        return try files.write(handle, at: offset, data: data, caller: caller)
     }
 
     /// close(2) of the last descriptor of a handle: a save if the file was written.
     public func release(_ handle: UInt64) throws {
+        if try atRelease(handle, directory: false) { return }
         try files.release(handle)
     }
 
@@ -61,11 +65,14 @@ extension Volume {
     /// a program that closes and reopens at once sees one version per close. RELEASE comes
     /// later and asynchronously, possibly after the next open.
     public func flush(_ handle: UInt64) throws {
+        // Nothing to save in a past view.
+        if AtView.isHandle(handle) { return }
         try files.flush(handle)
     }
 
     /// fsync(2): saves the file and makes it and every staged change durable.
     public func fsync(_ handle: UInt64) throws {
+        if AtView.isHandle(handle) { return }
         try files.sync(handle)
         try commitNow()
     }
@@ -129,12 +136,14 @@ extension Volume {
 
     /// fallocate(2): allocation (which may grow the file) and punching holes.
     public func allocate(_ handle: UInt64, mode: Int32, offset: Int64, length: Int64, caller: Caller) throws {
+        if AtView.isHandle(handle) { throw VFSError(.readOnly, "the past views of /.at are read-only") }
         try files.allocate(handle, mode: mode, offset: offset, length: length, caller: caller)
     }
 
     /// lseek(2) with SEEK_DATA and SEEK_HOLE.
     public func seek(_ handle: UInt64, offset: Int64, whence: Int32) throws -> Int64 {
-        try files.seek(handle, offset: offset, whence: whence)
+        if let past = try atHandle(handle, { past, h in try past.seek(h, offset: offset, whence: whence) }) { return past }
+        return try files.seek(handle, offset: offset, whence: whence)
     }
 }
 

@@ -56,6 +56,7 @@ extension Volume {
     }
 
     public func readSymlink(_ inode: InodeNumber) throws -> [UInt8] {
+        if let target = try atReadSymlink(inode) { return target }
         if let view = TagsView.node(inode) { return try tagsLinkTarget(view) }
         let node = try namespace.read { try $0.existingNode(inode) }
         guard node.kind == .symlink, let target = node.symlinkTarget else { throw VFSError(.invalid) }

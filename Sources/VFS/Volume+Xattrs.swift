@@ -28,6 +28,7 @@ extension Volume {
 
     public func xattr(_ name: [UInt8], of inode: InodeNumber, caller: Caller) throws -> [UInt8] {
         try Self.checkName(name)
+        if let value = try atXattr(name, of: inode, caller: caller) { return value }
         if let view = TrashView.node(inode) {
             guard name == PosixACL.accessName, let acl = try trashACL(view) else { throw VFSError(.noData) }
             return acl.xattr
@@ -71,6 +72,7 @@ extension Volume {
     }
 
     public func xattrNames(of inode: InodeNumber) throws -> [[UInt8]] {
+        if let names = try atXattrNames(of: inode) { return names }
         if case .tag(let id)? = TagsView.node(inode), tagNames.query(of: id) != nil { return [TagsView.hitsAttribute] }
         if VersionsView.isVirtual(inode) { return [] }
         return try namespace.read { reader in

@@ -28,12 +28,16 @@ public final class Volume: Sendable {
     let tagNames = TagNames()
     /// Keeps the search index current; none on a read-only volume.
     let indexer: SearchIndexer?
+    /// The past volumes of the `/.at` view.
+    let pastVolumes = PastVolumes()
+    let logger: Logger
 
     public init(repository: Repository, options: VolumeOptions = VolumeOptions(), logger: Logger = Logger(label: "nexusfs.vfs")) throws {
         self.repository = repository
         namespace = Namespace(repository: repository, options: options, logger: logger)
         policy = Policy(namespace: namespace, repository: repository, options: options, logger: logger)
         self.options = options
+        self.logger = logger
         let source = ChunkSource(repository: repository)
         files = OpenFiles(source: source, namespace: namespace, policy: policy, options: options, logger: logger)
         indexer = options.readOnly ? nil
@@ -84,6 +88,7 @@ public final class Volume: Sendable {
     public func shutdown() throws {
         // The committer may be in a commit or a checkpoint: closing waits for it.
         indexer?.stop()
+        pastVolumes.closeAll()
         namespace.stopCommitting()
         var firstError: (any Error)?
         do { try files.saveAll() } catch { firstError = error }
@@ -110,6 +115,7 @@ public final class Volume: Sendable {
         if parent == .root && bytes == TrashView.name { throw VFSError(.exists, "the name /.trash is reserved for the trash") }
         if parent == .root && bytes == TagsView.name { throw VFSError(.exists, "the name /.tags is reserved for the tags view") }
         if parent == .root && bytes == TagsView.searchName { throw VFSError(.exists, "the name /.search is reserved for searches") }
+        if parent == .root && bytes == AtView.name { throw VFSError(.exists, "the name /.at is reserved for the past views") }
         return try creatableName(bytes)
     }
 
@@ -123,6 +129,7 @@ public final class Volume: Sendable {
 
     /// The attributes of `inode`, with unsaved writes of an open file taken into account.
     public func attributes(of inode: InodeNumber) throws -> Attributes {
+        if let view = try atAttributes(of: inode) { return view }
         if let view = TrashView.node(inode) { return try namespace.read { try trashAttributes(view, in: $0) } }
         if let view = TagsView.node(inode) { return try namespace.read { try tagsAttributes(view, in: $0) } }
         if let view = VersionsView.node(inode) { return try namespace.read { try versionsAttributes(view, in: $0) } }
@@ -135,12 +142,14 @@ public final class Volume: Sendable {
 
     /// Records that the kernel now holds one more reference to `inode`.
     public func remember(_ inode: InodeNumber) {
+        if AtView.contains(inode) { return atRemember(inode) }
         files.remember(inode)
     }
 
     /// Looks `name` up in `parent`; the kernel then holds a reference to the result. `caller`
     /// decides what of the trash is seen (nil: everything).
     public func lookup(_ name: [UInt8], in parent: InodeNumber, caller: Caller? = nil) throws -> Attributes {
+        if let view = try atLookup(name, in: parent, caller: caller) { return view }
         if let view = try trashLookup(name, in: parent, caller: caller) { return view }
         if let view = try tagsLookup(name, in: parent, caller: caller) { return view }
         if let view = try versionsLookup(name, in: parent) { return view }
@@ -164,6 +173,7 @@ public final class Volume: Sendable {
 
     /// The kernel dropped `count` references; a node without names and references goes.
     public func forget(_ inode: InodeNumber, count: UInt64) {
+        if AtView.contains(inode) { return atForget(inode, count: count) }
         files.forget(inode, count: count)
     }
 
@@ -184,7 +194,11 @@ public final class Volume: Sendable {
 
     /// The caller's level on `inode` (`user.nexus.access`).
     public func level(of caller: Caller, on inode: InodeNumber) throws -> AccessLevel {
-        try policy.level(of: caller, on: inode)
+        if AtView.contains(inode) {
+            if inode == AtView.root { return .view }
+            return try pastVolumes.using(inode) { past, node in try past.level(of: caller, on: node.inode) }!
+        }
+        return try policy.level(of: caller, on: inode)
     }
 
     /// Gives `principal` exactly `level` on the node, and with `recursive` below it (see `Policy.grant`).
@@ -196,11 +210,16 @@ public final class Volume: Sendable {
 
     /// Everyone with a level on the node, and why (`nexusfs access`).
     public func accessReport(of inode: InodeNumber) throws -> [AccessGrant] {
-        try policy.accessReport(of: inode)
+        if AtView.contains(inode) {
+            if inode == AtView.root { return [] }
+            return try pastVolumes.using(inode) { past, node in try past.accessReport(of: node.inode) }!
+        }
+        return try policy.accessReport(of: inode)
     }
 
     /// Adds a comment (comment level and above); `setXattr` of `system.nexus.comment` audits refusals.
     public func addComment(_ text: String, on inode: InodeNumber, caller: Caller) throws {
+        try VersionsView.refuseVirtual(inode)
         try policy.addComment(text, on: inode, caller: caller)
     }
 }

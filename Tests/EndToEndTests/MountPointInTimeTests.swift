@@ -90,6 +90,125 @@ struct MountPointInTimeTests {
         try mount.workspace.succeed("check", mount.repo)
     }
 
+    /// The `catalog.at-*` files of past views under the state root.
+    func pastCatalogs(_ mount: MountedRepository) throws -> [String] {
+        try FileManager.default.subpathsOfDirectory(atPath: mount.workspace.state).filter {
+            let name = ($0 as NSString).lastPathComponent
+            return name.hasPrefix("catalog.at-") && !name.hasSuffix("-wal") && !name.hasSuffix("-shm")
+        }
+    }
+
+    @Test("on a live mount, /.at/TIME/ is the tree as it was: ls, cat, find and rsync -aX see the first round (old names, deleted files, no later folder) while the live tree keeps the second; read-only; hidden; a name that is no time is ENOENT; at most 2 kept; nothing left after umount; the same as export --at")
+    func liveView() throws {
+        let mount = try MountedRepository("at-live")
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: mount.path("team/old"), withIntermediateDirectories: true)
+        try "one\n".write(toFile: mount.path("team/a.txt"), atomically: false, encoding: .utf8)
+        try "keep\n".write(toFile: mount.path("team/b.txt"), atomically: false, encoding: .utf8)
+        try "gone\n".write(toFile: mount.path("team/c.txt"), atomically: false, encoding: .utf8)
+        try "inside\n".write(toFile: mount.path("team/old/d.txt"), atomically: false, encoding: .utf8)
+        try mustRun("/usr/bin/setfattr", ["-n", "user.xdg.tags", "-v", "first", mount.path("team/a.txt")])
+        let first = try tree(mount.mountpoint)
+        usleep(1_600_000)
+        let between = now()
+        usleep(1_600_000)
+        try "two\n".write(toFile: mount.path("team/a.txt"), atomically: false, encoding: .utf8)
+        try fm.moveItem(atPath: mount.path("team/b.txt"), toPath: mount.path("team/b2.txt"))
+        try fm.removeItem(atPath: mount.path("team/c.txt"))
+        try fm.moveItem(atPath: mount.path("team/old"), toPath: mount.path("team/renamed"))
+        try fm.createDirectory(atPath: mount.path("new"), withIntermediateDirectories: false)
+        let second = try tree(mount.mountpoint)
+        #expect(first != second)
+        usleep(1_600_000)
+        // ISO 8601 to the second: a whole second after the second round's commit.
+        let afterSecond = ISO8601DateFormatter().string(from: Date())
+        usleep(1_100_000)
+
+        let at = mount.path(".at/" + between)
+        let started = Date()
+        let listing = try mustRun("/bin/ls", [at + "/team"])
+        print("first lookup of /.at/\(between) and ls: \(Date().timeIntervalSince(started)) s")
+        #expect(listing.out == "a.txt\nb.txt\nc.txt\nold\n")
+        #expect(try tree(at) == first)
+        #expect(try mustRun("/bin/cat", [at + "/team/a.txt", at + "/team/b.txt", at + "/team/c.txt", at + "/team/old/d.txt"]).out
+            == "one\nkeep\ngone\ninside\n")
+        #expect(!fm.fileExists(atPath: at + "/new") && !fm.fileExists(atPath: at + "/team/b2.txt"))
+        let found = try mustRun("/usr/bin/find", ["."], directory: at).out.split(separator: "\n").sorted()
+        #expect(found == [".", "./team", "./team/a.txt", "./team/b.txt", "./team/c.txt", "./team/old", "./team/old/d.txt"])
+        #expect(try mustRun("/usr/bin/getfattr", ["--only-values", "-n", "user.xdg.tags", at + "/team/a.txt"]).out == "first")
+        #expect(try fm.contentsOfDirectory(atPath: at + "/team/.versions/a.txt") == ["a.00001.txt"])
+        let copied = mount.workspace.path("rsync-of-at")
+        try mustRun("/usr/bin/rsync", ["-aX", at + "/", copied + "/"])
+        #expect(try tree(copied) == first)
+        // The live tree goes on.
+        #expect(try tree(mount.mountpoint) == second)
+        try "three\n".write(toFile: mount.path("team/a.txt"), atomically: false, encoding: .utf8)
+        #expect(try String(contentsOfFile: at + "/team/a.txt", encoding: .utf8) == "one\n")
+
+        // Read-only: every change is EROFS.
+        for command in ["echo x > '\(at)/team/a.txt'", "echo x >> '\(at)/team/a.txt'", "touch '\(at)/team/new.txt'",
+                        "mkdir '\(at)/team/x'", "rm '\(at)/team/a.txt'", "mv '\(at)/team/a.txt' '\(at)/team/z.txt'",
+                        "ln -s a.txt '\(at)/team/l'", "chmod 600 '\(at)/team/a.txt'", "setfattr -n user.x -v 1 '\(at)/team/a.txt'",
+                        "cp '\(mount.path("team/a.txt"))' '\(at)/team/'", "mv '\(mount.path("team/b2.txt"))' '\(at)/team/'"] {
+            let result = try run("/bin/sh", ["-c", command])
+            #expect(!result.exitedWith0 && result.err.contains("Read-only file system"), "\(command): \(result)")
+        }
+        #expect(fm.fileExists(atPath: mount.path("team/b2.txt")))
+
+        // Hidden, and only times are names in it.
+        #expect(!(try mustRun("/bin/ls", ["-a", mount.mountpoint]).out.split(separator: "\n").contains(".at")))
+        #expect(try mustRun("/bin/ls", ["-a", mount.path(".at")]).out == ".\n..\n")
+        for name in ["soon", "2020-01-01", "2999-01-01T00:00:00Z"] {
+            let result = try run("/bin/ls", [mount.path(".at/" + name)])
+            #expect(!result.exitedWith0 && result.err.contains("No such file or directory"), "\(name): \(result)")
+        }
+        let reserved = try run("/bin/mkdir", [mount.path(".at")])
+        #expect(!reserved.exitedWith0 && reserved.err.contains("File exists"), "\(reserved)")
+
+        // Relative times; a third time evicts the least recently used view, which comes back when asked for.
+        usleep(1_600_000)
+        #expect(try String(contentsOfFile: mount.path(".at/0 seconds ago/team/a.txt"), encoding: .utf8) == "three\n")
+        #expect(try pastCatalogs(mount).count == 2, "\((try? pastCatalogs(mount)) ?? [])")
+        #expect(try tree(mount.path(".at/" + afterSecond)) == second)
+        #expect(try pastCatalogs(mount).count == 2, "\((try? pastCatalogs(mount)) ?? [])")
+        #expect(try String(contentsOfFile: at + "/team/a.txt", encoding: .utf8) == "one\n")
+        #expect(try pastCatalogs(mount).count == 2, "\((try? pastCatalogs(mount)) ?? [])")
+
+        try mount.unmount()
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: mount.workspace.state).filter { $0.contains("catalog.at-") } == [])
+        let exported = mount.workspace.path("export")
+        try mount.workspace.succeed("export", mount.repo, exported, "--at", between)
+        try expectIdenticalTrees(exported, copied)
+        try mount.workspace.succeed("check", mount.repo)
+    }
+
+    @Test("/.at/TIME/ has the permissions of then, for other users of an allow_other mount: a file closed then is closed there though open now, and the other way round")
+    func pastPermissions() throws {
+        let users = try TestUsers.require()
+        let mount = try MountedRepository("at-perm", options: ["commit=1", "allow_other"])
+        try mount.workspace.openToTestUsers()
+        #expect(chmod(mount.mountpoint, 0o755) == 0)
+        try "secret\n".write(toFile: mount.path("secret.txt"), atomically: false, encoding: .utf8)
+        try "open\n".write(toFile: mount.path("open.txt"), atomically: false, encoding: .utf8)
+        #expect(chmod(mount.path("secret.txt"), 0o600) == 0 && chmod(mount.path("open.txt"), 0o644) == 0)
+        usleep(1_600_000)
+        let between = now()
+        usleep(1_600_000)
+        #expect(chmod(mount.path("secret.txt"), 0o644) == 0 && chmod(mount.path("open.txt"), 0o600) == 0)
+        let at = mount.path(".at/" + between)
+        let nowSecret = try runAs(users.alice, "/bin/cat", [mount.path("secret.txt")])
+        #expect(nowSecret.exitedWith0 && nowSecret.out == "secret\n", "\(nowSecret)")
+        let thenSecret = try runAs(users.alice, "/bin/cat", [at + "/secret.txt"])
+        #expect(!thenSecret.exitedWith0 && thenSecret.err.contains("Permission denied"), "\(thenSecret)")
+        let nowOpen = try runAs(users.alice, "/bin/cat", [mount.path("open.txt")])
+        #expect(!nowOpen.exitedWith0 && nowOpen.err.contains("Permission denied"), "\(nowOpen)")
+        let thenOpen = try runAs(users.alice, "/bin/cat", [at + "/open.txt"])
+        #expect(thenOpen.exitedWith0 && thenOpen.out == "open\n", "\(thenOpen)")
+        let listed = try runAs(users.alice, "/bin/ls", ["-l", at + "/"])
+        #expect(listed.exitedWith0 && listed.out.contains("-rw------- 1 root root 7") && listed.out.contains("-rw-r--r-- 1 root root 5"), "\(listed)")
+        try mount.unmount()
+    }
+
     @Test("a time before the repository existed, or that is no time, is a clear error and mounts nothing")
     func badTimes() throws {
         let mount = try MountedRepository("at-errors")
