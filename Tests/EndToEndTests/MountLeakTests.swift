@@ -50,6 +50,18 @@ struct MountLeakTests {
                 os.close(fd)
         """
 
+    /// Waits until the mount's search indexer has nothing queued (at most 60 s).
+    func waitForIndex(_ mount: MountedRepository) throws {
+        let folder = mount.path(".search/zzzznothing")
+        for _ in 0..<600 {
+            let answer = try mustRun("/usr/bin/getfattr", ["--only-values", "-n", "user.nexus.search", folder])
+            let object = try JSONSerialization.jsonObject(with: answer.stdout) as? [String: Any]
+            if object?["pending"] as? Int == 0 { return }
+            usleep(100_000)
+        }
+        Issue.record("the index did not catch up within 60 s")
+    }
+
     @Test("10,000 open/write/close cycles: the daemon's descriptors and threads do not grow, its memory barely")
     func openWriteClose() throws {
         let mount = try MountedRepository("leaks")
@@ -66,11 +78,14 @@ struct MountLeakTests {
         for process in warmers { try process.run() }
         for process in warmers { process.waitUntilExit() }
         #expect(warmers.allSatisfy { $0.terminationStatus == 0 }, "a warm-up program failed")
+        // The search indexer works through the warm-up's saves too (its thread, its worker's pipes).
+        try waitForIndex(mount)
         Thread.sleep(forTimeInterval: 2)
         let before = try ProcessFootprint(pid, repository: repository)
         let started = Date()
         try mustRun("/usr/bin/python3", [script, mount.path("cycles"), "10000"])
         let seconds = Date().timeIntervalSince(started)
+        try waitForIndex(mount)
         Thread.sleep(forTimeInterval: 2)
         let after = try ProcessFootprint(pid, repository: repository)
         print("leaks: before 10,000 cycles: \(before); after (\(Int(seconds)) s): \(after)")
