@@ -20,8 +20,10 @@ final class Namespace: Sendable {
     /// within the commit interval from then.
     private let pendingSince = Mutex<ContinuousClock.Instant?>(nil)
     private let stopping = Mutex(false)
-    /// When a program's request last used the catalog (a read or a staged change); background
-    /// work (the search indexer) uses it to keep out of their way.
+    /// When a program's request last changed the catalog (a save, a create, a rename...): background
+    /// work (the search indexer) keeps out of the way of writers. Reads do not count: a program
+    /// that polls (a file manager, a script waiting for a search) would hold the indexer back, and
+    /// the indexer's nice level already leaves readers the CPU.
     private let lastForegroundUse = Mutex(ContinuousClock.now)
     /// Entered while the committer thread runs.
     private let committing = DispatchGroup()
@@ -50,8 +52,7 @@ final class Namespace: Sendable {
         }
     }
 
-    func read<T>(background: Bool = false, _ body: (CatalogReader) throws -> T) throws -> T {
-        if !background { lastForegroundUse.withLock { $0 = .now } }
+    func read<T>(_ body: (CatalogReader) throws -> T) throws -> T {
         do {
             return try catalog.read(body)
         } catch let error as VFSError {
@@ -61,7 +62,7 @@ final class Namespace: Sendable {
         }
     }
 
-    /// How long ago a program's request last read or changed the catalog.
+    /// How long ago a program's request last changed the catalog.
     var foregroundIdleTime: Duration { lastForegroundUse.withLock { $0 }.duration(to: .now) }
 
     /// The node as the catalog's cache holds it, without a turn on the connection (see `Catalog.cachedNode`).

@@ -91,7 +91,7 @@ final class SearchIndexer: Sendable {
 
     /// While programs use the volume, the indexer works at most this share of the time.
     static let busyShare = 0.05
-    /// The volume counts as idle when no program's request touched the catalog for this long.
+    /// The volume counts as idle when no program's request changed the catalog for this long.
     static let idleAfter = Duration.milliseconds(500)
 
     /// Indexes up to one batch of queued nodes; returns how many it took off the queue. With
@@ -100,7 +100,7 @@ final class SearchIndexer: Sendable {
     /// `busyShare` of the time, so that saves are not slowed and the index still moves on.
     @discardableResult
     func indexBatch(yielding: Bool = false) throws -> Int {
-        let queued = try namespace.read(background: true) { try $0.searchQueue(limit: Self.batch) }
+        let queued = try namespace.read { try $0.searchQueue(limit: Self.batch) }
         var done = 0
         for inode in queued {
             if state.withLock({ $0.stopping }) { break }
@@ -130,7 +130,7 @@ final class SearchIndexer: Sendable {
 
     /// Indexes one node; false when it changed meanwhile and stays queued.
     private func index(_ inode: InodeNumber) throws -> Bool {
-        let snapshot = try namespace.read(background: true) { reader -> Snapshot? in
+        let snapshot = try namespace.read { reader -> Snapshot? in
             guard let node = try reader.node(inode), node.kind == .regular, node.linkCount > 0,
                   let first = try reader.firstName(of: inode) else { return nil }
             var fields = SearchDocument(inode: inode, manifest: node.manifest?.bytes, mime: "", name: Self.text(first.name.bytes),

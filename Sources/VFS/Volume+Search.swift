@@ -39,15 +39,13 @@ extension Volume {
 
     /// Documents indexed, the bytes of their text, and how many changes wait for the indexer.
     public func searchStatistics() throws -> (documents: Int, textBytes: Int64, pending: Int) {
-        try namespace.read(background: true) { try $0.searchStatistics() }
+        try namespace.read { try $0.searchStatistics() }
     }
 
     /// The documents matching `query` that `caller` may read (nil: everything), best first.
     public func search(_ query: SearchQuery, caller: Caller?, limit: Int? = nil) throws -> [SearchHit] {
         let limit = query.limit ?? limit ?? Self.reportedHits
-        // Searches do not count as use that the indexer must keep out of the way of (see
-        // `SearchIndexer.indexBatch`): a program waiting for the index would hold it back.
-        return try namespace.read(background: true) { reader in
+        return try namespace.read { reader in
             var hits: [SearchHit] = []
             var offset = 0
             let page = max(64, limit * 2)
@@ -89,7 +87,7 @@ extension Volume {
     func hitsJSON(_ text: [UInt8], caller: Caller?) throws -> [UInt8] {
         let query = try parsedQuery(text)
         let hits = try search(query, caller: caller)
-        let pending = try namespace.read(background: true) { try $0.searchQueueLength() }
+        let pending = try namespace.read { try $0.searchQueueLength() }
         let formatter = ISO8601DateFormatter()
         var objects: [[String: Any]] = hits.map { hit in
             var object: [String: Any] = [

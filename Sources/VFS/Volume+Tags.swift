@@ -6,9 +6,8 @@ import NexusTypes
 extension Volume {
     /// The `.tags` entry `name` under `parent`, when `parent` or `name` belongs to the view.
     func tagsLookup(_ name: [UInt8], in parent: InodeNumber, caller: Caller?) throws -> Attributes? {
-        // The views' reads are `background`: a program polling a search must not hold the indexer back.
         if parent == .root && (name == TagsView.name || name == TagsView.searchName) {
-            return try namespace.read(background: true) { reader in
+            return try namespace.read { reader in
                 if let name = FileName(bytes: name), try reader.entry(named: name, in: .root) != nil { return nil }
                 return try tagsAttributes(name == TagsView.name ? .root : .searchRoot, in: reader)
             }
@@ -18,13 +17,13 @@ extension Volume {
             // Any query is a folder; one that does not parse is refused with the reason logged.
             guard name != [0x2e] && name != [0x2e, 0x2e] else { throw VFSError(.notFound) }
             _ = try parsedQuery(name)
-            return try namespace.read(background: true) { try tagsAttributes(.tag(id: tagNames.id(ofQuery: name)), in: $0) }
+            return try namespace.read { try tagsAttributes(.tag(id: tagNames.id(ofQuery: name)), in: $0) }
         }
         if case .tag(let id) = view, let query = tagNames.query(of: id) {
             guard let inode = try searchedDocuments(query, caller: caller).first(where: { $0.name == name })?.inode else {
                 throw VFSError(.notFound)
             }
-            return try namespace.read(background: true) { reader in
+            return try namespace.read { reader in
                 try tagsAttributes(.link(inode, target: TagsView.hash(try linkTarget(inode, in: reader))), in: reader)
             }
         }
@@ -70,7 +69,7 @@ extension Volume {
         let directory = NodeKind.directory.rawValue | 0o555
         if case .tag(let id) = view, let query = tagNames.query(of: id) {
             let documents = try searchedDocuments(query, caller: caller)
-            return try namespace.read(background: true) { reader in
+            return try namespace.read { reader in
                 var entries = [DirectoryEntry(name: [0x2e], inode: TagsView.inode(view), mode: directory),
                                DirectoryEntry(name: [0x2e, 0x2e], inode: TagsView.inode(.searchRoot), mode: directory)]
                 for (name, inode) in documents {

@@ -131,7 +131,7 @@ public final class Volume: Sendable {
     public func attributes(of inode: InodeNumber) throws -> Attributes {
         if let view = try atAttributes(of: inode) { return view }
         if let view = TrashView.node(inode) { return try namespace.read { try trashAttributes(view, in: $0) } }
-        if let view = TagsView.node(inode) { return try namespace.read(background: true) { try tagsAttributes(view, in: $0) } }
+        if let view = TagsView.node(inode) { return try namespace.read { try tagsAttributes(view, in: $0) } }
         if let view = VersionsView.node(inode) { return try namespace.read { try versionsAttributes(view, in: $0) } }
         let (node, content) = try files.readConsistently(cached: {
             if case let node?? = self.namespace.cachedNode(inode) { return node }
