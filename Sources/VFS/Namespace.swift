@@ -25,6 +25,8 @@ final class Namespace: Sendable {
     /// that polls (a file manager, a script waiting for a search) would hold the indexer back, and
     /// the indexer's nice level already leaves readers the CPU.
     private let lastForegroundUse = Mutex(ContinuousClock.now)
+    /// Counts staged operations, so that what was computed from the catalog can tell it is current.
+    private let stages = Mutex<UInt64>(0)
     /// Entered while the committer thread runs.
     private let committing = DispatchGroup()
 
@@ -41,6 +43,7 @@ final class Namespace: Sendable {
     func stage<T>(mappingErrors: Bool = true, background: Bool = false, _ body: (CatalogWriter) throws -> T) throws -> T {
         if options.readOnly { throw VFSError(.readOnly) }
         if !background { lastForegroundUse.withLock { $0 = .now } }
+        stages.withLock { $0 &+= 1 }
         do {
             let result = try catalog.stage(body)
             pendingSince.withLock { $0 = $0 ?? .now }
@@ -61,6 +64,9 @@ final class Namespace: Sendable {
             throw mapped(error)
         }
     }
+
+    /// The number of operations staged so far: unchanged means nothing in the catalog changed.
+    var stageCount: UInt64 { stages.withLock { $0 } }
 
     /// How long ago a program's request last changed the catalog.
     var foregroundIdleTime: Duration { lastForegroundUse.withLock { $0 }.duration(to: .now) }

@@ -2,6 +2,7 @@ import CatalogStore
 import Foundation
 import NexusTypes
 import RepositoryCore
+import Synchronization
 
 /// A document a search found, as `nexusfs search` shows it.
 public struct SearchHit: Sendable, Equatable {
@@ -83,28 +84,35 @@ extension Volume {
     /// The JSON the hits attribute of a `/.search` folder holds: the query, the hits (path,
     /// rank, snippet, type, status, tags, modified, size) and how many changes wait for the
     /// indexer. Kept under the kernel's 64 KiB for an attribute value by leaving hits out
-    /// (`truncated`).
+    /// (`truncated`). getxattr(2) is asked twice, for the size and then the value: the answer
+    /// is kept for a second per query and caller while nothing changes, so that the search runs once.
     func hitsJSON(_ text: [UInt8], caller: Caller?) throws -> [UInt8] {
+        // The groups are read once here, for the key and for every permission check of the search.
+        let caller = caller?.resolvingGroups()
+        let key = RecentHits.Key(query: text, uid: caller?.uid, groups: caller?.groups, catalogState: namespace.stageCount)
+        if let recent = recentHits.answer(for: key) { return recent }
         let query = try parsedQuery(text)
         let hits = try search(query, caller: caller)
         let pending = try namespace.read { try $0.searchQueueLength() }
         let formatter = ISO8601DateFormatter()
-        var objects: [[String: Any]] = hits.map { hit in
-            var object: [String: Any] = [
-                "path": String(decoding: hit.path, as: UTF8.self), "rank": hit.rank, "snippet": hit.snippet, "mime": hit.mime,
-                "status": hit.status, "tags": hit.tags, "size": hit.size,
-                "modified": formatter.string(from: Date(timeIntervalSince1970: Double(hit.modified.seconds))),
-            ]
-            // A name that is not UTF-8 is given exactly as well.
-            if String(validating: hit.path, as: UTF8.self) == nil { object["path_base64"] = Data(hit.path).base64EncodedString() }
-            return object
+        var reported = hits.map { hit in
+            HitsReport.Hit(path: String(decoding: hit.path, as: UTF8.self),
+                           // A name that is not UTF-8 is given exactly as well.
+                           path_base64: String(validating: hit.path, as: UTF8.self) == nil ? Data(hit.path).base64EncodedString() : nil,
+                           rank: hit.rank, snippet: hit.snippet, mime: hit.mime, status: hit.status, tags: hit.tags, size: hit.size,
+                           modified: formatter.string(from: Date(timeIntervalSince1970: Double(hit.modified.seconds))))
         }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         while true {
-            let document: [String: Any] = ["query": String(decoding: text, as: UTF8.self), "hits": objects,
-                                           "truncated": objects.count < hits.count, "pending": pending]
-            let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
-            if data.count <= Self.maxXattrValue || objects.isEmpty { return [UInt8](data) }
-            objects.removeLast(max(1, objects.count / 4))
+            let report = HitsReport(query: String(decoding: text, as: UTF8.self), hits: reported,
+                                    truncated: reported.count < hits.count, pending: pending)
+            let data = [UInt8](try encoder.encode(report))
+            if data.count <= Self.maxXattrValue || reported.isEmpty {
+                recentHits.keep(data, for: key)
+                return data
+            }
+            reported.removeLast(max(1, reported.count / 4))
         }
     }
 
@@ -135,6 +143,55 @@ extension Volume {
             }
             taken.insert(name)
             return (name, hit.inode)
+        }
+    }
+}
+
+/// The JSON of a `/.search` folder's `user.nexus.search` attribute.
+struct HitsReport: Encodable {
+    struct Hit: Encodable {
+        var path: String
+        var path_base64: String?
+        var rank: Double
+        var snippet: String
+        var mime: String
+        var status: String
+        var tags: [String]
+        var size: Int64
+        var modified: String
+    }
+
+    var query: String
+    var hits: [Hit]
+    var truncated: Bool
+    var pending: Int
+}
+
+/// The last hits answers, for a second: getxattr(2) asks for the size and then the value.
+final class RecentHits: Sendable {
+    struct Key: Hashable, Sendable {
+        var query: [UInt8]
+        var uid: UInt32?
+        /// The caller's groups: who may read what depends on them too.
+        var groups: [UInt32]?
+        /// `Namespace.stageCount` when the answer was made: any change since makes it stale.
+        var catalogState: UInt64
+    }
+
+    private static let lifetime = Duration.seconds(1)
+    private let answers = Mutex<[Key: (answer: [UInt8], at: ContinuousClock.Instant)]>([:])
+
+    func answer(for key: Key) -> [UInt8]? {
+        answers.withLock { answers in
+            guard let entry = answers[key], entry.at.duration(to: .now) < Self.lifetime else { return nil }
+            return entry.answer
+        }
+    }
+
+    func keep(_ answer: [UInt8], for key: Key) {
+        answers.withLock { answers in
+            answers = answers.filter { $0.value.at.duration(to: .now) < Self.lifetime }
+            answers[key] = (answer, .now)
         }
     }
 }

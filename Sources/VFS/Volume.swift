@@ -26,6 +26,8 @@ public final class Volume: Sendable {
     let trashFolders = TrashFolders()
     /// The tags of the `/.tags` view and the queries of `/.search` handed out so far.
     let tagNames = TagNames()
+    /// The latest answers of `/.search` folders' hits attribute (see `hitsJSON`).
+    let recentHits = RecentHits()
     /// Keeps the search index current; none on a read-only volume.
     let indexer: SearchIndexer?
     /// The past volumes of the `/.at` view.
