@@ -196,10 +196,10 @@ extension CatalogReader {
         }
     }
 
-    /// The MIME type of an indexed document.
-    public func indexedType(_ inode: InodeNumber) throws -> String? {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT mime FROM search_text WHERE ino = ?"),
-                            arguments: [Int64(bitPattern: inode.rawValue)])
+    /// The MIME type, tags (as indexed, `, `-joined) and status of an indexed document, in one query.
+    public func indexedFields(_ inode: InodeNumber) throws -> (mime: String, tags: String, status: String)? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT mime, tags, status FROM search_text WHERE ino = ?"),
+                         arguments: [Int64(bitPattern: inode.rawValue)]).map { ($0[0], $0[1], $0[2]) }
     }
 
     /// Documents indexed, and the bytes of their text.

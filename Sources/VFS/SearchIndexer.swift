@@ -125,6 +125,8 @@ final class SearchIndexer: Sendable {
         var fields: SearchDocument
         /// The text already indexed for this content, when only fields changed.
         var indexed: SearchDocument?
+        /// The node's entry as it is, to leave alone when nothing changed.
+        var previous: SearchDocument?
         var chunks: [ContentManifest.Chunk]
     }
 
@@ -161,7 +163,7 @@ final class SearchIndexer: Sendable {
                 chunks = content.chunks
             }
             return Snapshot(node: node, name: first.name.bytes, fields: fields,
-                            indexed: indexed?.manifest == node.manifest?.bytes ? indexed : nil, chunks: chunks)
+                            indexed: indexed?.manifest == node.manifest?.bytes ? indexed : nil, previous: indexed, chunks: chunks)
         }
         guard let snapshot else {
             try namespace.stage(background: true) { try $0.unindex(inode) }
@@ -181,7 +183,8 @@ final class SearchIndexer: Sendable {
         return try namespace.stage(background: true) { w -> Bool in
             // Changed while its text was extracted: it was queued again, and is done next turn.
             guard try w.reader.node(inode)?.manifest == snapshot.node.manifest else { return false }
-            if let indexed = try w.reader.searchDocument(inode), indexed == document {
+            // Only the indexer writes `search_text`: the entry read before extracting is still the one there.
+            if snapshot.previous == document {
                 try w.dequeue(inode)
             } else {
                 try w.index(document)

@@ -72,9 +72,10 @@ extension Volume {
             let folder = [UInt8(ascii: "/")] + prefix
             guard bytes.starts(with: folder + [UInt8(ascii: "/")]) else { return nil }
         }
-        let tags = try reader.xattr(TagsView.attribute, of: match.inode).map { TagsView.tags(in: $0).map(SearchIndexer.text) } ?? []
-        let status = try reader.xattr(XattrName.status, of: match.inode).map(SearchIndexer.text) ?? ""
-        let mime = try reader.indexedType(match.inode) ?? ""
+        // As indexed: the queue puts a document whose tags or status change back in line.
+        guard let fields = try reader.indexedFields(match.inode) else { return nil }
+        let tags = fields.tags.isEmpty ? [] : fields.tags.components(separatedBy: ", ")
+        let status = fields.status, mime = fields.mime
         guard query.fieldsMatch(tags: tags, status: status, mime: mime),
               try visible(match.inode, caller: caller, in: reader) else { return nil }
         return SearchHit(inode: match.inode, path: bytes, rank: match.rank, snippet: match.snippet, mime: mime,
