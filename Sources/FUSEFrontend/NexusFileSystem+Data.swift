@@ -53,13 +53,17 @@ extension NexusFileSystem {
                 index += 1
                 let isDots = listed.name == [0x2e] || listed.name == [0x2e, 0x2e]
                 var entry = FUSEDirectoryEntry(name: listed.name, ino: listed.inode.rawValue, mode: listed.mode, nextOffset: index)
-                if plus {
+                // Past the first reply the listing is a snapshot: an entry whose name has moved on
+                // since goes without attributes, which the kernel lists but does not cache.
+                let linked = plus && (offset == 0 || isDots
+                    || volume.stillNames(listed.name, in: InodeNumber(ino), inode: listed.inode))
+                if linked {
                     guard let attributes = try? volume.attributes(of: listed.inode) else { continue }
                     entry.entry = Self.entry(attributes)
                 }
                 guard add(entry) else { return }
                 // The kernel takes a reference to each entry readdirplus returns, but not to . and ..
-                if plus && !isDots { volume.remember(listed.inode) }
+                if linked && !isDots { volume.remember(listed.inode) }
             }
         }
     }

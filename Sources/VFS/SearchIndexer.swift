@@ -206,13 +206,16 @@ final class SearchIndexer: Sendable {
                 return total < 1 << 20
             }
         }
+        // A hole (of terabytes, in a sparse file) is read as zeros only up to what is indexed.
+        let limit = Int(tooLarge ? 1 << 20 : size)
         var content: [UInt8] = []
-        content.reserveCapacity(Int(min(size, Self.largestIndexed)))
+        content.reserveCapacity(limit)
         let stored = wanted.filter { $0.id != ContentManifest.holeID }.map(\.id)
         var decoded = try source.chunks(stored).makeIterator()
-        for chunk in wanted {
+        for chunk in wanted where content.count < limit {
             if chunk.id == ContentManifest.holeID {
-                content.append(contentsOf: repeatElement(0, count: Int(chunk.length)))
+                let zeros = Int(min(Int64(chunk.length), Int64(limit - content.count)))
+                content.append(contentsOf: repeatElement(UInt8(0), count: zeros))
             } else if let bytes = decoded.next() {
                 content.append(contentsOf: bytes)
             }

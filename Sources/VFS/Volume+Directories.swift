@@ -52,6 +52,16 @@ extension Volume {
         return entries[0...]
     }
 
+    /// Whether `name` in `directory` still leads to `inode`, as a listing snapshot said. The
+    /// kernel links each readdirplus entry to its name, replacing the dentry it holds: an entry
+    /// from a snapshot taken before a rename or unlink in the folder would undo that in its cache
+    /// (the name would lead to the replaced or deleted node). Views are read-only: always true.
+    public func stillNames(_ name: [UInt8], in directory: InodeNumber, inode: InodeNumber) -> Bool {
+        if VersionsView.isVirtual(directory) || AtView.contains(directory) { return true }
+        guard let name = FileName(bytes: name) else { return false }
+        return (try? namespace.read { try $0.entry(named: name, in: directory) }) == inode
+    }
+
     /// The attributes of a listed entry, for readdirplus: the kernel then holds a reference.
     public func attributesForListing(_ inode: InodeNumber) throws -> Attributes {
         let attributes = try attributes(of: inode)

@@ -48,6 +48,54 @@ struct MountPosixTests {
         try expectListed()
     }
 
+    @Test("a rename over a file and an unlink while another program lists the folder: afterwards the names lead where they were moved, also for names the listing had still to reach")
+    func renameDuringListing() throws {
+        let mount = try MountedRepository("rename-listing")
+        let script = try writeScript(Self.renameDuringListingScript, named: "listing.py", in: mount.workspace.root)
+        let result = try run("/usr/bin/python3", [script, mount.path("listed")], timeoutSeconds: 240)
+        #expect(result.exitedWith0, "\(result.out)\(result.err)")
+    }
+
+    /// Lists a folder of 2,000 files one entry at a time (each step also looks up the name listed,
+    /// as `ls -l` does, so the kernel goes on with readdirplus); after
+    /// the first entry, a new file replaces one the listing has not reached and another is deleted.
+    static let renameDuringListingScript = """
+        import os, sys
+        folder = sys.argv[1]
+        os.mkdir(folder)
+        count = 2000
+        for i in range(count):
+            with open(os.path.join(folder, f"f{i:05d}"), "wb") as fh: fh.write(b"old %d" % i)
+        failures = []
+        for trial in range(4):
+            new = os.path.join(folder, f"a-new-{trial}")
+            with open(new, "wb") as fh: fh.write(b"new %d" % trial)
+            target = os.path.join(folder, f"f{count - 1 - trial:05d}")
+            deleted = os.path.join(folder, f"f{count - 100 - trial:05d}")
+            # Names the kernel holds from creating them would be revalidated, not listed into its cache.
+            with open("/proc/sys/vm/drop_caches", "w") as fh: fh.write("2")
+            listing = os.scandir(folder)
+            next(listing)
+            os.replace(new, target)
+            os.unlink(deleted)
+            for entry in listing:
+                try:
+                    os.stat(os.path.join(folder, entry.name), follow_symlinks=False)
+                except FileNotFoundError:
+                    pass                          # listed before its unlink: POSIX allows either
+            listing.close()
+            with open(target, "rb") as fh: got = fh.read()
+            if got != b"new %d" % trial:
+                failures.append(f"trial {trial}: {target} reads {got!r}, not the file renamed over it")
+            if os.path.exists(deleted):
+                failures.append(f"trial {trial}: {deleted} is still there after its unlink")
+            os.stat(folder)
+            if os.path.basename(deleted) in os.listdir(folder):
+                failures.append(f"trial {trial}: a new listing still has {deleted}")
+        for f in failures: print(f)
+        sys.exit(1 if failures else 0)
+        """
+
     /// `create DIR N`: N empty files, as fast as open/close goes; `list DIR N`: listdir finds exactly them.
     static let hugeFolderScript = """
         import os, sys, time

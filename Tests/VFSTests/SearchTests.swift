@@ -100,6 +100,18 @@ struct SearchTests {
         #expect(try t.volume.searchStatistics().pending == 0)
     }
 
+    @Test("a sparse file of a terabyte is indexed by its name without reading its hole into memory")
+    func sparseFile() throws {
+        let t = try TestVolume()
+        let huge = try t.create("huge-sparse.img", name(""))
+        let handle = try t.volume.open(huge, flags: O_RDWR, caller: t.user)
+        _ = try t.volume.setAttributes(huge, AttributeChanges(size: 1 << 40), handle: handle, caller: t.user)
+        try t.volume.release(handle)
+        try t.volume.indexPending()
+        #expect(try found(t.volume, "huge") == ["/huge-sparse.img"])
+        #expect(try t.volume.searchStatistics().pending == 0)
+    }
+
     @Test("a caller who may not read a document, or enter its folder, gets no hit and no snippet")
     func permissions() throws {
         let (t, legal, doc) = try corpus()
