@@ -48,8 +48,11 @@ public final class S3Client: Sendable {
         self.host = authority
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var http = HTTPClient.Configuration()
+        // The HTTP client keeps retrying a refused connection until its connect timeout, so that
+        // timeout must fit in the retry budget.
+        let connectTimeout = min(configuration.connectTimeout, configuration.retryFor)
         http.timeout = .init(
-            connect: .nanoseconds(Int64(configuration.connectTimeout / .nanoseconds(1))),
+            connect: .nanoseconds(Int64(connectTimeout / .nanoseconds(1))),
             read: .nanoseconds(Int64(configuration.readTimeout / .nanoseconds(1))))
         http.redirectConfiguration = .disallow
         self.http = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: http, backgroundActivityLogger: logger)

@@ -25,7 +25,8 @@ public struct S3Configuration: Sendable {
     public var partSize: Int = 16 << 20
     /// How long one call keeps retrying transient failures before it throws `.unreachable`.
     public var retryFor: Duration = .seconds(60)
-    /// The connect timeout of one attempt.
+    /// The connect timeout of one attempt (at most `retryFor`); the HTTP client retries a refused
+    /// connection within it.
     public var connectTimeout: Duration = .seconds(10)
     /// How long one attempt may wait for the next bytes of a response.
     public var readTimeout: Duration = .seconds(30)
