@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
     ],
     targets: [
         // C doors: a module map and a shim.h each, nothing else.
@@ -59,6 +61,15 @@ let package = Package(
         ]),
         // A generic Swift binding of libfuse3's low-level API; knows nothing of nexusfs.
         .target(name: "FUSELowLevel", dependencies: ["CFUSE"]),
+        // A generic S3 client with its own SigV4 signing, synchronous for plain threads; knows nothing of nexusfs.
+        .target(name: "ObjectStore", dependencies: [
+            "CryptoCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // FUSE operations onto the VFS, errno mapping in one file.
         .target(name: "FUSEFrontend", dependencies: ["FUSELowLevel", "VFS", "NexusTypes"]),
         .executableTarget(name: "nexusfs", dependencies: [
@@ -80,6 +91,7 @@ let package = Package(
         .testTarget(name: "FUSELowLevelTests", dependencies: ["FUSELowLevel", "CLinux"]),
         .testTarget(name: "VFSTests", dependencies: ["VFS", "RepositoryCore", "CatalogStore", "CryptoCore", "NexusTypes"]),
         .testTarget(name: "EndToEndTests", dependencies: ["nexusfs"]),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "CryptoCore"]),
         .testTarget(name: "TextExtractionTests", dependencies: [
             "TextExtraction", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
