@@ -59,6 +59,8 @@ extension Volume {
     public func stillNames(_ name: [UInt8], in directory: InodeNumber, inode: InodeNumber) -> Bool {
         if VersionsView.isVirtual(directory) || AtView.contains(directory) { return true }
         guard let name = FileName(bytes: name) else { return false }
+        // From the cache when it knows, as `lookup` does: no turn on the connection per entry.
+        if case let entry? = namespace.cachedEntry(named: name, in: directory) { return entry == inode }
         return (try? namespace.read { try $0.entry(named: name, in: directory) }) == inode
     }
 
