@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "LocalTree", dependencies: ["NexusTypes", "CLinux"]),
         // The repository: config, keys, catalog + blob store, import/export, check, recover.
         .target(name: "RepositoryCore", dependencies: [
-            "NexusTypes", "CryptoCore", "BlobStorage", "CatalogStore", "LocalTree",
+            "NexusTypes", "CryptoCore", "BlobStorage", "CatalogStore", "LocalTree", "ObjectStore",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // POSIX semantics over a repository: inodes, handles, content editing, group commits.
@@ -85,13 +85,15 @@ let package = Package(
         ]),
         .testTarget(name: "LocalTreeTests", dependencies: ["LocalTree", "NexusTypes"]),
         .testTarget(name: "RepositoryCoreTests", dependencies: [
-            "RepositoryCore", "BlobStorage", "CatalogStore", "CryptoCore", "NexusTypes",
+            "RepositoryCore", "BlobStorage", "CatalogStore", "CryptoCore", "NexusTypes", "TestServers",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "FUSELowLevelTests", dependencies: ["FUSELowLevel", "CLinux"]),
         .testTarget(name: "VFSTests", dependencies: ["VFS", "RepositoryCore", "CatalogStore", "CryptoCore", "NexusTypes"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["nexusfs"]),
-        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "CryptoCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["nexusfs", "TestServers"]),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "CryptoCore", "TestServers"]),
+        // Servers the tests start on loopback (moto's S3); used by test targets only.
+        .target(name: "TestServers", dependencies: ["ObjectStore"], path: "Tests/TestServers"),
         .testTarget(name: "TextExtractionTests", dependencies: [
             "TextExtraction", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),

@@ -17,7 +17,8 @@ public struct SealedPack: Sendable {
 }
 
 /// The repository's content store: blobs, compressed and encrypted, appended
-/// into immutable pack files under `REPO/packs/`.
+/// into immutable pack files under `REPO/packs/`, which `storage` keeps: the folder itself
+/// (the embedded default), or an object store of which the folder is a cache.
 ///
 /// Thread-safe. Lock order: `sealing`, then a lane, then `state`, then `readers`; none is held
 /// while calling out of the store. Blobs are encrypted and written into one of a few open packs
@@ -30,11 +31,14 @@ public final class BlobStore: Sendable {
 
     public let directory: String
     public let keys: BlobKeys
+    public let storage: any PackStorage
 
     private struct State: ~Copyable {
         /// Blobs written to an open pack or to a pack waiting to be sealed, by id.
         var pending: [BlobID: (writer: PackWriter, entry: PackEntry)] = [:]
-        /// Full packs, oldest first, that `sealWaiting` makes durable.
+        /// Full packs, oldest first, that `sealWaiting` makes durable: sealed into the folder,
+        /// then kept by the storage. A pack sealed but not yet kept (the object store did not
+        /// answer) stays here, its blobs readable through its writer, until a later flush keeps it.
         var waiting: [PackWriter] = []
         var sealed: [SealedPack] = []
         /// Blobs of `sealed`, until the caller has indexed them.
@@ -52,11 +56,15 @@ public final class BlobStore: Sendable {
     /// `flush` returns only when every pack before it is durable.
     private let sealing = Mutex(())
     private let readers = Mutex([PackName: PackReader]())
+    /// Held while a pack missing from the folder is fetched from the storage, one at a time.
+    private let fetching = Mutex(())
 
-    /// Opens (and creates, when missing) the pack directory of a repository.
-    public init(directory: String, keys: BlobKeys) throws {
+    /// Opens (and creates, when missing) the pack directory of a repository; its packs are kept
+    /// by `storage` (by default the directory itself).
+    public init(directory: String, keys: BlobKeys, storage: (any PackStorage)? = nil) throws {
         self.directory = directory
         self.keys = keys
+        self.storage = storage ?? LocalPackStorage(directory: directory)
         lanes = (0..<max(1, min(4, System.coreCount))).map { _ in Lane() }
         try PackFile.makeDirectory(directory)
         try PackFile.makeDirectory(temporaryDirectory)
@@ -151,6 +159,16 @@ public final class BlobStore: Sendable {
                 try writer.add(id: id, kind: kind, compressed: false, rawLength: rawLength, payload: plaintext)
             }
             try seal(writer)
+            do {
+                try storage.keep(writer.name, sealedAt: path(of: writer.name))
+            } catch {
+                // Sealed here but not kept: maybe durable (the store may have it), so handled
+                // like a failure after the rename; kept by the next flush.
+                state.withLock { $0.waiting.append(writer) }
+                var failed = Self.storageError(error, keeping: writer.name)
+                failed.afterRename = true
+                throw failed
+            }
             state.withLock { noteSealed(writer, in: &$0) }
         }
     }
@@ -177,17 +195,25 @@ public final class BlobStore: Sendable {
         }
     }
 
-    /// Seals the waiting packs, oldest first. A pack that cannot be sealed (a full disk) stays
-    /// waiting, its blobs pending and readable, for the next flush: staged saves refer to them, and
-    /// dropping them would let a later commit refer to blobs in no pack. Only a pack that failed at
-    /// or after its rename (its writer is closed) is dropped with its blobs, as before.
+    /// Seals the waiting packs, oldest first. A pack that cannot be sealed (a full disk) or kept
+    /// (an object store that does not answer) stays waiting, its blobs pending and readable, for
+    /// the next flush: staged saves refer to them, and dropping them would let a later commit refer
+    /// to blobs in no pack. Only a pack whose seal failed at or after its rename (its writer is
+    /// closed) is dropped with its blobs, as before.
     private func sealWaiting() throws {
         try sealing.withLock { _ in
             while let writer = state.withLock({ $0.waiting.first }) {
+                var sealedHere = writer.isSealed
                 do {
-                    try seal(writer)
+                    if !sealedHere { try seal(writer) }
+                    sealedHere = true
+                    do {
+                        try storage.keep(writer.name, sealedAt: path(of: writer.name))
+                    } catch {
+                        throw Self.storageError(error, keeping: writer.name)
+                    }
                 } catch {
-                    if writer.isClosed {
+                    if !sealedHere && writer.isClosed {
                         state.withLock { state in
                             state.waiting.removeFirst()
                             state.pending = state.pending.filter { $0.value.writer !== writer }
@@ -258,7 +284,7 @@ public final class BlobStore: Sendable {
 
     private func reader(for pack: PackName) throws -> PackReader {
         if let cached = readers.withLock({ $0[pack] }) { return cached }
-        let opened = try PackReader(path: path(of: pack), name: pack, keys: keys)
+        let opened = try PackReader(path: try localPath(of: pack), name: pack, keys: keys)
         readers.withLock { cache in
             if cache.count >= 64 { cache.removeAll() }
             cache[pack] = opened
@@ -273,15 +299,65 @@ public final class BlobStore: Sendable {
 
     // MARK: Packs as files
 
-    /// The names of all sealed packs on disk.
-    public func packNames() throws -> [PackName] {
-        var names: [PackName] = []
-        for shard in try Self.listDirectory(directory) where shard.count == 2 && Hex.decode(shard) != nil {
-            for file in try Self.listDirectory(directory + "/" + shard) {
-                if let name = PackName(hex: file), file.hasPrefix(shard) { names.append(name) }
+    /// The path of a sealed pack in the folder, fetched from the storage first when the folder
+    /// does not hold it (a cache that never had it, or lost it).
+    public func localPath(of pack: PackName) throws -> String {
+        let file = path(of: pack)
+        guard storage.isRemote, access(file, F_OK) != 0 else { return file }
+        try fetching.withLock { _ in
+            guard access(file, F_OK) != 0 else { return }
+            let shard = String(file[..<file.lastIndex(of: "/")!])
+            if access(shard, F_OK) != 0 { try PackFile.makeDirectory(shard) }
+            let found: Bool
+            do {
+                found = try storage.fetch(pack, into: file)
+            } catch {
+                throw Self.storageError(error, fetching: pack)
             }
+            guard found else { throw BlobStoreError(.notFound, "pack \(pack.hex) is not in \(storage.location)") }
+        }
+        return file
+    }
+
+    /// The names of all sealed packs the storage keeps, sorted.
+    public func packNames() throws -> [PackName] {
+        let names: [PackName]
+        do {
+            names = try storage.packNames()
+        } catch let error as BlobStoreError {
+            throw error
+        } catch {
+            throw BlobStoreError(.unavailable, "cannot list the packs in \(storage.location): \(error)")
         }
         return names.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+    }
+
+    /// Packs sealed into the folder that the storage does not keep: a process that died between
+    /// the seal and the upload. Empty for the local storage.
+    public func packsNotKept() throws -> [PackName] {
+        guard storage.isRemote else { return [] }
+        let kept = Set(try packNames())
+        return try LocalPackStorage.packFiles(in: directory).filter { !kept.contains($0) }
+    }
+
+    /// Keeps a pack sealed into the folder but not in the storage (see `packsNotKept`).
+    public func keepSealedPack(_ pack: PackName) throws {
+        do {
+            try storage.keep(pack, sealedAt: path(of: pack))
+        } catch {
+            throw Self.storageError(error, keeping: pack)
+        }
+    }
+
+    /// A failure of the storage as a blob store error naming the pack.
+    static func storageError(_ error: any Error, keeping pack: PackName) -> BlobStoreError {
+        if let error = error as? BlobStoreError { return error }
+        return BlobStoreError(.unavailable, "cannot store pack \(pack.hex) in the pack storage: \(error)")
+    }
+
+    static func storageError(_ error: any Error, fetching pack: PackName) -> BlobStoreError {
+        if let error = error as? BlobStoreError { return error }
+        return BlobStoreError(.unavailable, "cannot fetch pack \(pack.hex) from the pack storage: \(error)")
     }
 
     /// Files in the pack directory that are not sealed packs (leftovers of a crash).
@@ -309,12 +385,19 @@ public final class BlobStore: Sendable {
 
     /// Walks a pack's frames without its table of contents; returns the error that stopped the walk, if any.
     public func scanFrames(of pack: PackName, _ visit: (PackEntry, [UInt8]) throws -> Void) throws -> BlobStoreError? {
-        try PackReader(path: path(of: pack), name: pack, keys: keys).scanFrames(visit)
+        try PackReader(path: try localPath(of: pack), name: pack, keys: keys).scanFrames(visit)
     }
 
-    /// Deletes a sealed pack from disk.
+    /// Deletes a sealed pack from the storage and the folder.
     public func removePack(_ pack: PackName) throws {
         readers.withLock { _ = $0.removeValue(forKey: pack) }
+        do {
+            try storage.remove(pack)
+        } catch let error as BlobStoreError {
+            throw error
+        } catch {
+            throw BlobStoreError(.unavailable, "cannot delete pack \(pack.hex) from \(storage.location): \(error)")
+        }
         let file = path(of: pack)
         guard unlink(file) == 0 || errno == ENOENT else { throw BlobStoreError.system("unlink", file) }
     }

@@ -11,6 +11,8 @@ public struct BlobStoreError: Error, CustomStringConvertible, Sendable {
         case noSpace
         /// Any other I/O failure.
         case io
+        /// The pack storage (an object store) did not answer, or refused; nothing was lost.
+        case unavailable
     }
 
     public var code: Code

@@ -106,6 +106,9 @@ final class PackWriter: @unchecked Sendable {
     /// Whether the pack is past sealing: renamed into place, or abandoned.
     var isClosed: Bool { closed }
 
+    /// Whether the pack was renamed into place (its frames stay readable through the descriptor).
+    var isSealed: Bool { sealed }
+
     /// Drops an unsealed pack.
     func abandon() {
         guard !closed else { return }

@@ -16,7 +16,16 @@ extension Repository {
         let sealed = try RepositoryLayout.readConfig(at: path)
         let (master, _) = try KeyFile.unlockWithKey(repositoryAt: path, repositoryID: sealed.config.id, passphrase: passphrase)
         try sealed.verify(with: try RepositoryKeys(master: master, repositoryID: sealed.config.id))
-        return try KeyFile.create(master: master, passphrase: newPassphrase, kdf: kdf, repository: sealed.config, at: path)
+        let key = try KeyFile.create(master: master, passphrase: newPassphrase, kdf: kdf, repository: sealed.config, at: path)
+        if let url = sealed.config.store {
+            // Other hosts attach with the key files in the object store.
+            try ObjectStorePacks(url: url).putRepositoryFile(keyFileName(key.id), from: path)
+        }
+        return key
+    }
+
+    static func keyFileName(_ id: String) -> String {
+        RepositoryLayout.keys + "/" + id + KeyFile.suffix
     }
 
     /// Removes the key `id`; refuses the last key and the key that `passphrase` opens.
@@ -41,6 +50,10 @@ extension Repository {
     }
 
     private static func removeKeyFile(at path: String, id: String) throws {
+        if let url = try RepositoryLayout.readConfig(at: path).config.store {
+            // From the object store first: a key left there would still open the repository.
+            try ObjectStorePacks(url: url).removeRepositoryFile(keyFileName(id))
+        }
         let file = KeyFile.filePath(id: id, repository: path)
         guard unlink(file) == 0 else { throw RepositoryLayout.systemError("remove", file) }
         let dir = path + "/" + RepositoryLayout.keys

@@ -69,7 +69,8 @@ extension Repository {
                                into building: String, asOf: FileTime? = nil, logger: Logger,
                                progress: ProgressHandler?) throws -> RecoverySummary {
         var summary = RecoverySummary()
-        let store = try BlobStore(directory: path + "/" + RepositoryLayout.packs, keys: keys.blobKeys)
+        let store = try blobStore(at: path, config: config, keys: keys)
+        if asOf == nil { for pack in try store.packsNotKept() { try store.keepSealedPack(pack) } }
         var scan = try scanPacks(store, summary: &summary, progress: progress)
         if let asOf { try keepHistory(through: asOf, of: &scan, summary: &summary) }
 

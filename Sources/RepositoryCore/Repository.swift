@@ -57,7 +57,7 @@ public final class Repository: Sendable {
         self.stateRoot = stateRoot
         stateDirectory = stateRoot + "/" + config.id
         chunker = Chunker(parameters: config.chunker, gear: keys.gear)
-        store = try BlobStore(directory: path + "/" + RepositoryLayout.packs, keys: keys.blobKeys)
+        store = try Self.blobStore(at: path, config: config, keys: keys)
         let journal = JournalWriter(store: store, keys: keys.blobKeys)
         self.journal = journal
         try RepositoryLayout.makeDirectory(stateDirectory)
@@ -74,27 +74,49 @@ public final class Repository: Sendable {
         }
     }
 
-    /// Creates a new, empty repository at `path` protected by `passphrase`.
+    /// The blob store of a repository: its pack folder, which is the store itself or, when the
+    /// config names an object store, that store's cache.
+    static func blobStore(at path: String, config: RepositoryConfig, keys: RepositoryKeys) throws -> BlobStore {
+        let storage: (any PackStorage)? = try config.store.map { try ObjectStorePacks(url: $0) }
+        return try BlobStore(directory: path + "/" + RepositoryLayout.packs, keys: keys.blobKeys, storage: storage)
+    }
+
+    /// Creates a new, empty repository at `path` protected by `passphrase`; with `store`
+    /// (`s3://bucket/prefix`, which must hold nothing yet), its packs are kept in that object
+    /// store and `path` holds the config, the key files and a cache of the packs.
     public static func create(at path: String, passphrase: [UInt8], kdf: PassphraseKDF = .interactive,
-                              chunker: ChunkerParameters = .default, stateRoot: String = defaultStateRoot,
+                              chunker: ChunkerParameters = .default, store: String? = nil,
+                              stateRoot: String = defaultStateRoot,
                               logger: Logger = Logger(label: "nexusfs")) throws -> Repository {
+        // The object store is checked before anything is created on disk.
+        let remote = try store.map { try ObjectStorePacks(url: $0) }
+        if let remote, !(try remote.isEmpty()) {
+            throw RepositoryError(.invalidArgument,
+                                  "cannot create a repository in \(remote.url): it already holds objects (a repository needs a prefix of its own)")
+        }
         let id = try RepositoryLayout.initialize(at: path)
         let lock = try RepositoryLock(repository: path, purpose: "being created")
         let repo = try RepositoryError.wrapping("cannot create a repository at \(path)") {
-            try create(at: path, id: id, passphrase: passphrase, kdf: kdf, chunker: chunker, stateRoot: stateRoot,
-                       logger: logger)
+            try create(at: path, id: id, passphrase: passphrase, kdf: kdf, chunker: chunker, store: remote,
+                       stateRoot: stateRoot, logger: logger)
         }
         repo.heldLock.withLock { $0 = lock }
         return repo
     }
 
     private static func create(at path: String, id: String, passphrase: [UInt8], kdf: PassphraseKDF,
-                               chunker: ChunkerParameters, stateRoot: String, logger: Logger) throws -> Repository {
+                               chunker: ChunkerParameters, store: ObjectStorePacks?, stateRoot: String,
+                               logger: Logger) throws -> Repository {
         let master = SymmetricKey.random(byteCount: RepositoryKeys.masterLength)
-        let repoConfig = RepositoryConfig(id: id, chunker: chunker)
+        let repoConfig = RepositoryConfig(id: id, chunker: chunker, store: store?.url)
         let keys = try RepositoryKeys(master: master, repositoryID: repoConfig.id)
         try RepositoryLayout.writeConfig(repoConfig, keys: keys, at: path)
-        _ = try KeyFile.create(master: master, passphrase: passphrase, kdf: kdf, repository: repoConfig, at: path)
+        let key = try KeyFile.create(master: master, passphrase: passphrase, kdf: kdf, repository: repoConfig, at: path)
+        if let store {
+            // The key file first: a config in the store says a repository is there, complete.
+            try store.putRepositoryFile(keyFileName(key.id), from: path)
+            try store.putRepositoryFile(RepositoryLayout.config, from: path)
+        }
         let stateDir = stateRoot + "/" + repoConfig.id
         try? FileManager.default.removeItem(atPath: stateDir)
         let repo = try Repository(path: path, config: repoConfig, keys: keys, stateRoot: stateRoot,
@@ -132,6 +154,7 @@ public final class Repository: Sendable {
                                       createCatalog: false, logger: logger)
             do {
                 try repo.verifyCatalogIdentity()
+                try repo.keepUnkeptPacks()
                 try RepositoryError.wrapping("cannot open repository \(path): rolling the catalog forward failed") {
                     try repo.rollForward()
                 }
@@ -194,6 +217,14 @@ public final class Repository: Sendable {
         let keys = try RepositoryKeys(master: master, repositoryID: sealed.config.id)
         try sealed.verify(with: keys)
         return (sealed.config, keys)
+    }
+
+    /// Hands to the object store the packs sealed into the cache but never kept there (a process
+    /// that died between the two), before the catalog is rolled forward over what the store holds.
+    func keepUnkeptPacks() throws {
+        let unkept = try store.packsNotKept()
+        for pack in unkept { try store.keepSealedPack(pack) }
+        if !unkept.isEmpty { logger.info("stored \(unkept.count) packs sealed but not yet in \(store.storage.location)") }
     }
 
     private func verifyCatalogIdentity() throws {

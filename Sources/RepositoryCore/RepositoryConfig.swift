@@ -8,9 +8,12 @@ import NexusTypes
 public struct RepositoryConfig: Codable, Sendable, Equatable {
     /// The repository format this build writes (docs/repository-format.md).
     public static let currentVersion = 2
+    /// The format of a repository whose packs are kept in an object store (`store` is set): a
+    /// build that knows nothing of `store` must refuse it, not take its empty pack folder for the packs.
+    public static let objectStoreVersion = 3
     /// The formats this build reads; an older one is raised to `currentVersion` when the
     /// repository is opened, before anything is written in the newer form.
-    public static let readableVersions = 1...2
+    public static let readableVersions = 1...3
 
     public var version: Int
     /// 32 hex digits, random.
@@ -21,9 +24,13 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
     public var blobID: String
     public var compression: String
     public var packSize: UInt64
+    /// Where the packs are kept when not in the repository folder: `s3://bucket/prefix`, the
+    /// folder's `packs/` then being a cache. Nil for the embedded default.
+    public var store: String?
 
-    init(id: String, chunker: ChunkerParameters) {
-        version = Self.currentVersion
+    init(id: String, chunker: ChunkerParameters, store: String? = nil) {
+        version = store == nil ? Self.currentVersion : Self.objectStoreVersion
+        self.store = store
         self.id = id
         created = ISO8601DateFormatter().string(from: Date())
         self.chunker = chunker
@@ -64,7 +71,7 @@ struct SealedConfig {
         guard RepositoryConfig.readableVersions.contains(file.version) else {
             throw RepositoryError(.notARepository,
                                   "\(path) has repository format \(file.version); this nexusfs reads formats "
-                                  + "\(RepositoryConfig.readableVersions.lowerBound) to \(RepositoryConfig.currentVersion)")
+                                  + "\(RepositoryConfig.readableVersions.lowerBound) to \(RepositoryConfig.readableVersions.upperBound)")
         }
         guard let body = Data(base64Encoded: file.config), let mac = Hex.decode(file.mac),
               let config = try? JSONDecoder().decode(RepositoryConfig.self, from: body) else {
@@ -72,6 +79,9 @@ struct SealedConfig {
         }
         guard config.version == file.version else {
             throw RepositoryError(.integrity, "the config file of \(path) disagrees with itself about its version")
+        }
+        guard (config.store != nil) == (config.version == RepositoryConfig.objectStoreVersion) else {
+            throw RepositoryError(.integrity, "the config file of \(path) is damaged: its format and its pack store disagree")
         }
         try config.chunker.validate()
         self.config = config

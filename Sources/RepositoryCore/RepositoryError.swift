@@ -48,7 +48,7 @@ public struct RepositoryError: Error, CustomStringConvertible, Sendable {
             case .corrupt: .integrity
             case .noSpace: .noSpace
             case .notFound: .integrity
-            case .io: .failed
+            case .io, .unavailable: .failed
             }
             return RepositoryError(code, message(error.message))
         case let error as CatalogError:

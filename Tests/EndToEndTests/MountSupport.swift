@@ -17,8 +17,12 @@ final class MountedRepository: @unchecked Sendable {
 
     /// - Parameter diskSize: put the repository on a tmpfs of this size (as mount(8) takes it, "16m").
     /// - Parameter stateDiskSize: put the state directory (the live catalog) on a tmpfs of this size.
-    init(_ label: String, options: [String] = ["commit=1"], diskSize: String? = nil, stateDiskSize: String? = nil) throws {
+    /// - Parameter initArguments: given to `nexusfs init` before the repository (`--store URL`).
+    /// - Parameter environment: given to every nexusfs run (an object store's variables).
+    init(_ label: String, options: [String] = ["commit=1"], diskSize: String? = nil, stateDiskSize: String? = nil,
+         initArguments: [String] = [], environment: [String: String] = [:]) throws {
         workspace = try Workspace("mount-" + label)
+        workspace.environment = environment
         if let stateDiskSize { try workspace.mountTmpfs(at: workspace.state, size: stateDiskSize) }
         mountpoint = workspace.path("mnt")
         self.options = options
@@ -29,7 +33,8 @@ final class MountedRepository: @unchecked Sendable {
             repo = workspace.repo
         }
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
-        try workspace.succeed("init", repo)
+        let created = try workspace.nexusfs(["init"] + initArguments + [repo])
+        try #require(created.exitedWith0, "\(created)")
         try mount()
     }
 

@@ -108,6 +108,8 @@ final class Workspace: @unchecked Sendable {
     let repo: String
     let state: String
     var password = "correct horse battery staple 🐎"
+    /// Variables every nexusfs run gets besides the passphrase and state directory (an object store's).
+    var environment: [String: String] = [:]
     private var mounts: [String] = []
     private var cleaned = false
 
@@ -130,6 +132,7 @@ final class Workspace: @unchecked Sendable {
     func nexusfs(_ arguments: [String], password: String? = nil, stateDir: String? = nil,
                  extraEnvironment: [String: String] = [:]) throws -> RunResult {
         var environment = ["NEXUSFS_PASSWORD": password ?? self.password, "NEXUSFS_STATE_DIR": stateDir ?? state]
+        environment.merge(self.environment) { _, new in new }
         environment.merge(extraEnvironment) { _, new in new }
         return try run(try Nexusfs.path(), arguments, environment: environment)
     }

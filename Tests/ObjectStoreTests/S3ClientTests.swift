@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import ObjectStore
+import TestServers
 import Testing
 
 /// The client against a real S3 implementation: moto's server on loopback, one per test.

@@ -4,18 +4,18 @@ import ObjectStore
 
 /// A moto S3 server (`python3 -m moto.server`) on a loopback port, started for one test and
 /// killed by `stop()` or when released, so that no process outlives the test.
-final class MotoServer {
+public final class MotoServer: @unchecked Sendable {
     /// Why the server could not be started.
-    struct StartError: Error, CustomStringConvertible {
-        var description: String
+    public struct StartError: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    let port: UInt16
+    public let port: UInt16
     private let process: Process
     private let log: String
 
     /// Starts moto on `port` (a free one when nil) and waits until it accepts connections.
-    init(port: UInt16? = nil) throws {
+    public init(port: UInt16? = nil) throws {
         try Self.requireMoto()
         self.port = try port ?? Self.freePort()
         log = NSTemporaryDirectory() + "moto-\(self.port)-\(getpid()).log"
@@ -48,25 +48,50 @@ final class MotoServer {
         unlink(log)
     }
 
-    var endpoint: String { "http://127.0.0.1:\(port)" }
+    public var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    /// The variables that point an AWS client (and nexusfs) at this server with moto's accepted
+    /// dummy credentials.
+    public var environment: [String: String] {
+        ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+         "AWS_ENDPOINT_URL": endpoint]
+    }
+
+    /// Creates `bucket` on this server.
+    public func createBucket(_ bucket: String) throws {
+        let client = try S3Client(configuration: configuration(bucket: bucket))
+        defer { try? client.shutdown() }
+        try client.createBucket()
+    }
+
+    /// Stops the server (SIGSTOP) without losing what it holds: connections to it hang, as to a
+    /// store that does not answer, until `resume()`.
+    public func pause() {
+        if process.isRunning { kill(process.processIdentifier, SIGSTOP) }
+    }
+
+    public func resume() {
+        if process.isRunning { kill(process.processIdentifier, SIGCONT) }
+    }
 
     /// A path-style configuration for `bucket` on this server with moto's accepted dummy credentials.
-    func configuration(bucket: String, keyPrefix: String = "") -> S3Configuration {
+    public func configuration(bucket: String, keyPrefix: String = "") -> S3Configuration {
         S3Configuration(
             endpoint: endpoint, region: "us-east-1", accessKey: "testing", secretKey: "testing", bucket: bucket,
             keyPrefix: keyPrefix)
     }
 
     /// Kills the server (moto keeps everything in memory, so nothing is lost that a test needs).
-    func stop() {
+    public func stop() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
+        kill(process.processIdentifier, SIGCONT)
         process.waitUntilExit()
     }
 
     /// Turns on moto's request authentication after creating an IAM user allowed everything, and
     /// returns that user's access key and secret; requests signed otherwise are refused from then on.
-    func enableAuthentication() throws -> (accessKey: String, secretKey: String) {
+    public func enableAuthentication() throws -> (accessKey: String, secretKey: String) {
         let script = """
             import boto3, json, sys, urllib.request
             iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1",
