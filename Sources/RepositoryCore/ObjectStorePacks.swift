@@ -110,6 +110,18 @@ final class ObjectStorePacks: PackStorage {
         }
     }
 
+    func putObject(_ key: String, bytes: [UInt8], what: String) throws {
+        try wrapping("cannot \(what) \(url)") { try client.put(key, bytes: bytes) }
+    }
+
+    func getObject(_ key: String, what: String) throws -> [UInt8]? {
+        try wrapping("cannot \(what) \(url)") { try client.get(key) }
+    }
+
+    func deleteObject(_ key: String, what: String) throws {
+        try wrapping("cannot \(what) \(url)") { try client.delete(key) }
+    }
+
     /// Whether anything at all is stored under the prefix.
     func isEmpty() throws -> Bool {
         try wrapping("cannot list \(url)") { try client.list(prefix: "", pageSize: 1).isEmpty }

@@ -100,6 +100,7 @@ public final class Repository: Sendable {
             try create(at: path, id: id, passphrase: passphrase, kdf: kdf, chunker: chunker, store: remote,
                        stateRoot: stateRoot, logger: logger)
         }
+        try lock.holdLease(on: repo.store.storage)
         repo.heldLock.withLock { $0 = lock }
         return repo
     }
@@ -154,6 +155,7 @@ public final class Repository: Sendable {
                                       createCatalog: false, logger: logger)
             do {
                 try repo.verifyCatalogIdentity()
+                try lock.holdLease(on: repo.store.storage)
                 try repo.keepUnkeptPacks()
                 try RepositoryError.wrapping("cannot open repository \(path): rolling the catalog forward failed") {
                     try repo.rollForward()

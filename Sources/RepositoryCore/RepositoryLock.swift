@@ -1,3 +1,4 @@
+import BlobStorage
 import Foundation
 import Glibc
 import Synchronization
@@ -9,6 +10,10 @@ public final class RepositoryLock: Sendable {
     public let path: String
     /// Left in the lock file on release, for `nexusfs umount` to report.
     private let failure = Mutex<String?>(nil)
+    /// The lease on the object store holding the packs, when they are in one; released with the lock.
+    private let lease = Mutex<StoreLease?>(nil)
+    let purpose: String
+    let repository: String
 
     /// The first line a released lock file holds when its holder could not save everything.
     public static let failurePrefix = "unmount failed: "
@@ -30,11 +35,20 @@ public final class RepositoryLock: Sendable {
         }
         self.path = path
         self.fd = fd
+        self.purpose = purpose
+        self.repository = repository
         // The one file of the repository in plaintext: a purpose and a pid, nothing about the tree
         // (no mount point) or the machine (no host name).
         let note = "\(purpose) by pid \(getpid())\n"
         ftruncate(fd, 0)
         _ = note.withCString { pwrite(fd, $0, strlen($0), 0) }
+    }
+
+    /// Also takes the lease on the object store that keeps the packs, if they are in one.
+    func holdLease(on storage: any PackStorage) throws {
+        guard let store = storage as? ObjectStorePacks else { return }
+        let taken = try StoreLease(store: store, folder: repository, purpose: purpose)
+        lease.withLock { $0 = taken }
     }
 
     /// Says, in the lock file after release, that the holder failed: no names, no content.
@@ -43,6 +57,7 @@ public final class RepositoryLock: Sendable {
     }
 
     deinit {
+        lease.withLock { $0?.release() }
         if let failure = failure.withLock({ $0 }) {
             // Written over what the file holds, then cut to size: on a full disk, truncating
             // first would give back the file's block and the note would find none.

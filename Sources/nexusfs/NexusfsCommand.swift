@@ -13,7 +13,8 @@ struct NexusfsCommand: ParsableCommand {
             KeyCommand.self, ImportCommand.self, ExportCommand.self, CheckCommand.self,
             StatsCommand.self, RecoverCommand.self, AuditCommand.self,
             GrantCommand.self, RevokeCommand.self, AccessCommand.self, CommentCommand.self, CommentsCommand.self,
-            UndeleteCommand.self, SearchCommand.self, ExtractWorkerCommand.self,
+            UndeleteCommand.self, SearchCommand.self, AttachCommand.self, MigrateCommand.self, UnlockCommand.self,
+            ExtractWorkerCommand.self,
         ])
 
     /// Parses and runs like ArgumentParser's own `main`, but exits with the documented

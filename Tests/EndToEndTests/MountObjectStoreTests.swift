@@ -149,4 +149,72 @@ struct MountObjectStoreTests {
             #expect(!FileManager.default.fileExists(atPath: ws.path(name)), "\(name) was created")
         }
     }
+
+    @Test("two hosts on one store: the second is refused while the first holds the lease, naming it; after kill -9 of the first, attach --take-over gives the second every fsynced file, and the first is then refused")
+    func leaseAndTakeOver() throws {
+        let moto = try MotoServer()
+        try moto.createBucket("docs")
+        let first = try MountedRepository("s3-host-a", initArguments: ["--store", "s3://docs/shared"], environment: moto.environment)
+        let synced = try run("/usr/bin/python3", ["-c", """
+            import os, sys
+            fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+            os.write(fd, b"kept\\n" * 1000)
+            os.fsync(fd)
+            os.close(fd)
+            """, first.path("synced.txt")])
+        try #require(synced.exitedWith0, "\(synced)")
+
+        let second = try Workspace("s3-host-b")
+        defer { second.cleanup() }
+        second.environment = moto.environment
+        let refused = try second.nexusfs("attach", "s3://docs/shared", second.repo)
+        #expect(!refused.exitedWith0 && refused.err.contains("by host") && refused.err.contains(first.repo), "\(refused)")
+        #expect(!FileManager.default.fileExists(atPath: second.repo), "a refused attach left a folder")
+
+        kill(try first.requireDaemonPID(), SIGKILL)
+        _ = try run("/bin/fusermount3", ["-u", "-z", first.mountpoint])
+        let stillRefused = try second.nexusfs("attach", "s3://docs/shared", second.repo)
+        #expect(!stillRefused.exitedWith0 && stillRefused.err.contains("--take-over"), "\(stillRefused)")
+        try second.succeed("attach", "--take-over", "s3://docs/shared", second.repo)
+
+        let mountpoint = second.path("mnt")
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        try second.succeed("mount", second.repo, mountpoint)
+        defer { _ = try? second.nexusfs("umount", mountpoint) }
+        #expect(FileManager.default.contents(atPath: mountpoint + "/synced.txt") == Data(String(repeating: "kept\n", count: 1000).utf8))
+        try second.succeed("umount", mountpoint)
+        try second.succeed("mount", second.repo, mountpoint)
+
+        let back = try first.workspace.nexusfs("mount", first.repo, first.mountpoint)
+        #expect(!back.exitedWith0 && back.err.contains(second.repo), "the first host mounted while the second holds the lease: \(back)")
+    }
+
+    @Test("migrate an embedded repository into S3 and back: check --read-data passes each time, a cold cache gives back the tree, and after moving back the mount needs no store")
+    func migrateBothWays() throws {
+        let moto = try MotoServer()
+        try moto.createBucket("docs")
+        let mount = try MountedRepository("s3-migrate", environment: moto.environment)
+        let source = mount.workspace.path("source")
+        try Self.makeSource(at: source)
+        try mustRun("/bin/cp", ["-a", source, mount.path("docs")])
+        try mount.unmount()
+
+        try mount.workspace.succeed("migrate", "--store", "s3://docs/moved", mount.repo)
+        let intoStore = try mount.workspace.nexusfs("check", "--read-data", mount.repo)
+        #expect(intoStore.exitedWith0, "\(intoStore)")
+        try Self.forgetLocalState(of: mount)
+        try mount.workspace.succeed("recover", mount.repo)
+        try mount.mount()
+        try expectIdenticalTrees(source, mount.path("docs"))
+        try mount.unmount()
+
+        try Self.forgetLocalState(of: mount)
+        try mount.workspace.succeed("recover", mount.repo)
+        try mount.workspace.succeed("migrate", "--local", mount.repo)
+        moto.stop()
+        let inFolder = try mount.workspace.nexusfs("check", "--read-data", mount.repo)
+        #expect(inFolder.exitedWith0, "\(inFolder)")
+        try mount.mount()
+        try expectIdenticalTrees(source, mount.path("docs"))
+    }
 }
