@@ -9,7 +9,7 @@
 #   env: RUNS=3, BIG_MB=256 (per writer), SMALL=100 (files per writer), NEXUSFS_BIN=path (no build)
 #   --quick: RUNS=1, BIG_MB=64, SMALL=50 unless set
 # Workloads, 4 processes at once as juicefs bench -p 4 runs them:
-#   bigwrite    each writes BIG_MB of incompressible data, fsync, close                  MiB/s (all four)
+#   bigwrite    each writes BIG_MB of random data (its own slice), fsync, close                 MiB/s (all four)
 #   bigread     each reads its file back, after unmount, mount and dropped caches          MiB/s
 #   bigread-nocache  the same with the pack cache emptied too (S3 only: every pack fetched)  MiB/s
 #   smallwrite  each writes SMALL files of 128 KiB, closing each; then sync                 files/s
@@ -74,11 +74,12 @@ what, root, writers = sys.argv[1], sys.argv[2], 4
 big, small = int(os.environ["BIG_MB"]) << 20, int(os.environ["SMALL"])
 
 def bigwrite(k):
-    block = os.urandom(1 << 20)
+    # Writer k's slice of the random source (in the page cache): nothing to deduplicate or compress.
+    source = os.open(os.environ["RANDOM_SOURCE"], os.O_RDONLY)
     fd = os.open(f"{root}/big{k}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     for i in range(big >> 20):
-        os.write(fd, block[i % 7:] + block[:i % 7])
-    os.fsync(fd); os.close(fd)
+        os.write(fd, os.pread(source, 1 << 20, k * big + (i << 20)))
+    os.fsync(fd); os.close(fd); os.close(source)
 
 def bigread(k):
     with open(f"{root}/big{k}", "rb", buffering=0) as f:
@@ -111,7 +112,8 @@ amount = {"bigwrite": writers * big / 1048576, "bigread": writers * big / 104857
           "smallwrite": writers * small, "smallread": writers * small, "stat": writers * small * 10, "create": writers * 1000}[what]
 print(f"{amount / seconds:.1f}")
 PY
-export BIG_MB SMALL
+export BIG_MB SMALL RANDOM_SOURCE=$work/random.bin
+head -c $((4 * BIG_MB << 20)) /dev/urandom > "$RANDOM_SOURCE"
 
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 mount_it() { "$nexusfs" mount "$work/repo" "$work/mnt"; }
@@ -120,7 +122,10 @@ record() {
     printf '%s\t%s\t%s\n' "$1" "$setup" "$2" >> "$work/results"
     printf '  %-6s %-16s %10s\n' "$setup" "$1" "$2"
 }
-measure() { record "$1" "$(python3 "$work/load.py" "$1" "$work/mnt")"; }
+measure() {
+    [[ $1 != bigwrite ]] || cat "$RANDOM_SOURCE" >/dev/null     # the source is read from the page cache
+    record "$1" "$(python3 "$work/load.py" "$1" "$work/mnt")"
+}
 
 for run in $(seq "$RUNS"); do
     for setup in local s3; do
