@@ -35,7 +35,7 @@ extension Repository {
         defer { withExtendedLifetime(lock) {} }
         return try RepositoryError.wrapping("recover of repository \(path) failed") {
             let (config, keys) = try unlock(at: path, passphrase: passphrase)
-            if let url = config.store { try lock.holdLease(on: try ObjectStorePacks(url: url)) }
+            if let url = config.store { try lock.holdLease(on: try ObjectStorePacks(url: url), key: keys.lease) }
             let stateDirectory = stateRoot + "/" + config.id
             try RepositoryLayout.makeDirectory(stateDirectory)
             let building = stateDirectory + "/catalog.recovering"

@@ -10,14 +10,20 @@ extension Repository {
         _ = try RepositoryLayout.readConfig(at: path)
         let lock = try RepositoryLock(repository: path, purpose: "being unlocked")
         defer { withExtendedLifetime(lock) {} }
-        let (config, _) = try unlock(at: path, passphrase: passphrase)
+        let (config, keys) = try unlock(at: path, passphrase: passphrase)
         guard let url = config.store else {
             throw RepositoryError(.invalidArgument, "repository \(path) keeps its packs in its own folder: there is no lease to remove")
         }
         let store = try ObjectStorePacks(url: url)
-        guard let holder = try StoreLease.current(in: store) else { return nil }
-        try store.deleteObject(StoreLease.key, what: "remove the lease on")
-        return "host \(holder.host), repository folder \(holder.folder), pid \(holder.pid), since \(holder.since)"
+        let holder: String
+        do {
+            guard let current = try StoreLease.current(in: store, key: keys.lease) else { return nil }
+            holder = "host \(current.host), repository folder \(current.folder), pid \(current.pid), since \(current.since)"
+        } catch let error as RepositoryError where error.code == .integrity {
+            holder = "a holder it does not name (the lease object is damaged)"
+        }
+        try store.deleteObject(StoreLease.objectKey, what: "remove the lease on")
+        return holder
     }
 }
 
@@ -58,11 +64,12 @@ extension Repository {
                 throw RepositoryError(.integrity, "the config in \(store.url) says its packs are in \(sealed.config.store ?? "its own folder")")
             }
             if takeOver {
-                _ = try unlock(at: path, passphrase: passphrase)
-                if let holder = try StoreLease.current(in: store) {
+                let (_, keys) = try unlock(at: path, passphrase: passphrase)
+                let holder = try? StoreLease.current(in: store, key: keys.lease)
+                if let holder {
                     logger.warning("taking over \(store.url) from host \(holder.host) (repository folder \(holder.folder), since \(holder.since))")
-                    try store.deleteObject(StoreLease.key, what: "remove the lease on")
                 }
+                try store.deleteObject(StoreLease.objectKey, what: "remove the lease on")
             }
             return try recover(at: path, passphrase: passphrase, stateRoot: stateRoot, logger: logger, progress: progress)
         } catch {

@@ -100,7 +100,7 @@ public final class Repository: Sendable {
             try create(at: path, id: id, passphrase: passphrase, kdf: kdf, chunker: chunker, store: remote,
                        stateRoot: stateRoot, logger: logger)
         }
-        try lock.holdLease(on: repo.store.storage)
+        try lock.holdLease(on: repo.store.storage, key: repo.keys.lease)
         repo.heldLock.withLock { $0 = lock }
         return repo
     }
@@ -155,7 +155,7 @@ public final class Repository: Sendable {
                                       createCatalog: false, logger: logger)
             do {
                 try repo.verifyCatalogIdentity()
-                try lock.holdLease(on: repo.store.storage)
+                try lock.holdLease(on: repo.store.storage, key: repo.keys.lease)
                 try repo.keepUnkeptPacks()
                 try RepositoryError.wrapping("cannot open repository \(path): rolling the catalog forward failed") {
                     try repo.rollForward()

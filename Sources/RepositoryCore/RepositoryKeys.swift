@@ -11,6 +11,8 @@ struct RepositoryKeys: Sendable {
     let gear: GearTable
     /// The HMAC key of the audit log's hash chain.
     let audit: SymmetricKey
+    /// The AES-256-GCM key of the lease on an object store (`StoreLease`).
+    let lease: SymmetricKey
 
     init(master: SymmetricKey, repositoryID: String) throws {
         let salt = Array(repositoryID.utf8)
@@ -21,5 +23,6 @@ struct RepositoryKeys: Sendable {
         config = try derive("nexusfs config v1")
         gear = GearTable(bytes: try derive("nexusfs gear v1", 2048).bytes)!
         audit = try derive("nexusfs audit v1")
+        lease = try derive("nexusfs lease v1")
     }
 }

@@ -1,4 +1,5 @@
 import BlobStorage
+import CryptoCore
 import Foundation
 import Glibc
 import Synchronization
@@ -45,9 +46,9 @@ public final class RepositoryLock: Sendable {
     }
 
     /// Also takes the lease on the object store that keeps the packs, if they are in one.
-    func holdLease(on storage: any PackStorage) throws {
+    func holdLease(on storage: any PackStorage, key: SymmetricKey) throws {
         guard let store = storage as? ObjectStorePacks else { return }
-        let taken = try StoreLease(store: store, folder: repository, purpose: purpose)
+        let taken = try StoreLease(store: store, key: key, folder: repository, purpose: purpose)
         lease.withLock { $0 = taken }
     }
 

@@ -1,3 +1,4 @@
+import CryptoCore
 import Foundation
 import Glibc
 
@@ -9,6 +10,10 @@ import Glibc
 /// Not a consensus: read, then written, so two folders starting in the same instant can both
 /// win; it catches the mistakes people make (a second host mounting the same store), and the
 /// PostgreSQL catalog is what carries several writers.
+///
+/// The lease names a host and a folder, so it is encrypted like everything else in the store
+/// (AES-256-GCM under the repository's lease key, a random nonce before the ciphertext): only
+/// a holder of a passphrase learns which host holds it.
 final class StoreLease: Sendable {
     struct Holder: Codable, Equatable {
         var host: String
@@ -18,20 +23,20 @@ final class StoreLease: Sendable {
         var purpose: String
     }
 
-    static let key = "lock"
-
     private let store: ObjectStorePacks
+    private let key: SymmetricKey
     let holder: Holder
 
     /// Takes the lease for the repository folder `folder`, or throws `.locked` naming the host
     /// and folder that hold it. A lease left by this same folder (a process killed before it
     /// could release it) is taken over: the folder's flock, held by the caller, says that
     /// process is gone.
-    init(store: ObjectStorePacks, folder: String, purpose: String) throws {
+    init(store: ObjectStorePacks, key: SymmetricKey, folder: String, purpose: String) throws {
         self.store = store
+        self.key = key
         holder = Holder(host: ProcessInfo.processInfo.hostName, folder: Self.absolute(folder), pid: getpid(),
                         since: ISO8601DateFormatter().string(from: Date()), purpose: purpose)
-        if let current = try Self.current(in: store), current.host != holder.host || current.folder != holder.folder {
+        if let current = try Self.current(in: store, key: key), current.host != holder.host || current.folder != holder.folder {
             throw RepositoryError(.locked, "repository \(store.url) is \(current.purpose) by host \(current.host) "
                                   + "(repository folder \(current.folder), pid \(current.pid), since \(current.since)); "
                                   + "with the embedded catalog one host uses it at a time: unmount it there, or if that host "
@@ -39,22 +44,32 @@ final class StoreLease: Sendable {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try store.putObject(Self.key, bytes: [UInt8](try encoder.encode(holder)), what: "take the lease on")
+        let nonce = SecureRandom.bytes(AESGCM.nonceSize)
+        let sealed = try AESGCM.seal([UInt8](try encoder.encode(holder)), key: key, nonce: nonce,
+                                     authenticating: Self.associatedData)
+        try store.putObject(Self.objectKey, bytes: nonce + sealed, what: "take the lease on")
     }
 
+    static let objectKey = "lock"
+
+    private static let associatedData = Array("nexusfs lease v1".utf8)
+
     /// The lease on `store`, if any.
-    static func current(in store: ObjectStorePacks) throws -> Holder? {
-        guard let bytes = try store.getObject(key, what: "read the lease on") else { return nil }
-        guard let holder = try? JSONDecoder().decode(Holder.self, from: Data(bytes)) else {
-            throw RepositoryError(.integrity, "the lease object \(key) in \(store.url) is not one; remove it with `nexusfs unlock`")
+    static func current(in store: ObjectStorePacks, key: SymmetricKey) throws -> Holder? {
+        guard let bytes = try store.getObject(objectKey, what: "read the lease on") else { return nil }
+        guard bytes.count > AESGCM.nonceSize,
+              let plain = try? AESGCM.open(Array(bytes[AESGCM.nonceSize...]), key: key, nonce: Array(bytes[..<AESGCM.nonceSize]),
+                                           authenticating: associatedData),
+              let holder = try? JSONDecoder().decode(Holder.self, from: Data(plain)) else {
+            throw RepositoryError(.integrity, "the lease object \(objectKey) in \(store.url) is damaged or not this repository's; remove it with `nexusfs unlock`")
         }
         return holder
     }
 
     /// Gives the lease back, unless another folder has taken it meanwhile.
     func release() {
-        guard (try? Self.current(in: store)) == .some(holder) else { return }
-        try? store.deleteObject(Self.key, what: "release the lease on")
+        guard (try? Self.current(in: store, key: key)) == .some(holder) else { return }
+        try? store.deleteObject(Self.objectKey, what: "release the lease on")
     }
 
     private static func absolute(_ folder: String) -> String {

@@ -60,6 +60,7 @@ struct MountObjectStoreTests {
         defer { try? client.shutdown() }
         #expect(try client.get("config") != nil, "no config in the store")
         #expect(try client.list(prefix: "keys/").count == 1, "the key file is not in the store")
+        #expect(try client.get("lock") == nil, "the lease outlived the unmount")
         // Nothing in the store is plaintext: the report's words appear in no object.
         for key in stored {
             let bytes = try #require(try client.get("packs/" + key))
@@ -163,6 +164,13 @@ struct MountObjectStoreTests {
             os.close(fd)
             """, first.path("synced.txt")])
         try #require(synced.exitedWith0, "\(synced)")
+
+        // The lease names the first folder to passphrase holders only: encrypted in the store.
+        let client = try S3Client(configuration: moto.configuration(bucket: "docs", keyPrefix: "shared/"))
+        defer { try? client.shutdown() }
+        let lease = try #require(try client.get("lock"), "no lease in the store while mounted")
+        #expect(lease.firstRange(of: Array(first.repo.utf8)) == nil && lease.firstRange(of: Array("mounted".utf8)) == nil,
+                "the lease is plaintext")
 
         let second = try Workspace("s3-host-b")
         defer { second.cleanup() }
