@@ -95,6 +95,7 @@ let package = Package(
         .testTarget(name: "VFSTests", dependencies: ["VFS", "RepositoryCore", "CatalogStore", "CryptoCore", "NexusTypes"]),
         .testTarget(name: "EndToEndTests", dependencies: ["nexusfs"]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "CryptoCore"]),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore"]),
         .testTarget(name: "TextExtractionTests", dependencies: [
             "TextExtraction", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),

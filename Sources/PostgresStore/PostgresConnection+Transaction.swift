@@ -18,6 +18,7 @@ extension PostgresConnection {
     /// so `body` should have no effects outside the database. A connection lost during COMMIT throws
     /// `.unreachable`: the transaction may or may not have committed. The connection's lock is held
     /// throughout, so `body` must use the given `PostgresTransaction`, never this connection.
+    @discardableResult
     public func transaction<T>(
         _ isolation: IsolationLevel = .readCommitted, maxAttempts: Int = 5, _ body: (PostgresTransaction) throws -> T
     ) throws -> T {

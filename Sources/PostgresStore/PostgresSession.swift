@@ -38,12 +38,7 @@ final class PostgresSession: @unchecked Sendable {
     func ready() throws(PostgresError) -> OpaquePointer {
         if let current = connection {
             let wasInTransaction = inTransaction
-            var idle = pollfd(fd: PQsocket(current), events: Int16(POLLIN), revents: 0)
-            if PQstatus(current) == CONNECTION_OK, PQisBusy(current) == 0,
-                poll(&idle, 1, 0) <= 0 || (PQconsumeInput(current) == 1 && PQstatus(current) == CONNECTION_OK)
-            {
-                return current
-            }
+            if Self.stillOpen(current) { return current }
             drop()
             if wasInTransaction {
                 throw PostgresError(.unreachable, "connection to \(endpoint) lost inside a transaction, which the server rolled back")
@@ -53,6 +48,21 @@ final class PostgresSession: @unchecked Sendable {
         let fresh = try connect()
         connection = fresh
         return fresh
+    }
+
+    /// Whether an idle connection is still open after reading whatever the server sent it: a server
+    /// that ends a session sends a FATAL message (which libpq parses as a notice) and then closes, and
+    /// only reading up to that close marks the connection bad. Reads at most a few times, so that
+    /// a stream of notifications cannot hold the caller here.
+    private static func stillOpen(_ connection: OpaquePointer) -> Bool {
+        for _ in 0..<8 {
+            guard PQstatus(connection) == CONNECTION_OK else { return false }
+            var idle = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
+            guard poll(&idle, 1, 0) > 0 else { return true }
+            guard PQconsumeInput(connection) == 1 else { return false }
+            _ = PQisBusy(connection)
+        }
+        return PQstatus(connection) == CONNECTION_OK
     }
 
     /// Closes the connection, keeping any notifications it had read.
