@@ -133,6 +133,27 @@ struct PostgresConnectionTests {
         #expect(try first.execute("SELECT value FROM counter").rows[0].int64(0) == 14)
     }
 
+    @Test func aConnectionLostBeforeCommitRunsTheTransactionAgainOnANewOne() throws {
+        let server = try PostgresServer()
+        let connection = try PostgresConnection(url: server.url())
+        let administrator = try PostgresConnection(url: server.url())
+        try connection.execute("CREATE TABLE log (entry text)")
+        var attempts = 0
+        try connection.transaction { transaction in
+            attempts += 1
+            try transaction.execute("INSERT INTO log VALUES ($1)", [.string("attempt \(attempts)")])
+            if attempts == 1 {
+                let backend = try transaction.execute("SELECT pg_backend_pid()").rows[0].int64(0)
+                try administrator.execute("SELECT pg_terminate_backend($1::int, 5000)", [.int64(backend)])
+            }
+            try transaction.execute("INSERT INTO log VALUES ($1)", [.string("done")])
+        }
+        #expect(attempts == 2)
+        #expect(connection.reconnections == 1)
+        let entries = try connection.execute("SELECT entry FROM log ORDER BY entry").rows.map { try $0.string(0) }
+        #expect(entries == ["attempt 2", "done"])
+    }
+
     @Test func notificationsArriveWithinTheTimeoutAndATimeoutReturnsNone() throws {
         let server = try PostgresServer()
         let listener = try PostgresConnection(url: server.url())
