@@ -32,6 +32,7 @@ let package = Package(
                        providers: [.apt(["libpoppler-glib-dev"])]),
         .systemLibrary(name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0",
                        providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", providers: [.apt(["libpq-dev"])]),
 
         // Identifiers and value types shared by every layer; no dependencies.
         .target(name: "NexusTypes"),
@@ -70,6 +71,8 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // A generic PostgreSQL client over libpq, synchronous for plain threads; knows nothing of nexusfs.
+        .target(name: "PostgresStore", dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]),
         // FUSE operations onto the VFS, errno mapping in one file.
         .target(name: "FUSEFrontend", dependencies: ["FUSELowLevel", "VFS", "NexusTypes"]),
         .executableTarget(name: "nexusfs", dependencies: [
@@ -92,6 +95,7 @@ let package = Package(
         .testTarget(name: "VFSTests", dependencies: ["VFS", "RepositoryCore", "CatalogStore", "CryptoCore", "NexusTypes"]),
         .testTarget(name: "EndToEndTests", dependencies: ["nexusfs", "TestServers"]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "CryptoCore", "TestServers"]),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore"]),
         // Servers the tests start on loopback (moto's S3); used by test targets only.
         .target(name: "TestServers", dependencies: ["ObjectStore"], path: "Tests/TestServers"),
         .testTarget(name: "TextExtractionTests", dependencies: [
