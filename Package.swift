@@ -62,9 +62,11 @@ let package = Package(
         ]),
         // A generic Swift binding of libfuse3's low-level API; knows nothing of nexusfs.
         .target(name: "FUSELowLevel", dependencies: ["CFUSE"]),
+        // Exponential backoff with jitter and a blocking sleep, for the generic clients' retries.
+        .target(name: "Backoff"),
         // A generic S3 client with its own SigV4 signing, synchronous for plain threads; knows nothing of nexusfs.
         .target(name: "ObjectStore", dependencies: [
-            "CryptoCore",
+            "CryptoCore", "Backoff",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -72,7 +74,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // A generic PostgreSQL client over libpq, synchronous for plain threads; knows nothing of nexusfs.
-        .target(name: "PostgresStore", dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "PostgresStore", dependencies: ["CLibPQ", "Backoff", .product(name: "Logging", package: "swift-log")]),
         // FUSE operations onto the VFS, errno mapping in one file.
         .target(name: "FUSEFrontend", dependencies: ["FUSELowLevel", "VFS", "NexusTypes"]),
         .executableTarget(name: "nexusfs", dependencies: [

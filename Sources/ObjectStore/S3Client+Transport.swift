@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Backoff
 import Glibc
 import NIOCore
 import NIOHTTP1
@@ -55,29 +56,15 @@ extension S3Client {
             } catch {
                 cause = "\(error)"
             }
-            let delay = Self.backoff(afterAttempt: attempts)
+            let delay = Backoff.delay(afterAttempt: attempts)
             guard clock.now + delay < giveUp else {
                 throw ObjectStoreError(
                     .unreachable,
                     "\(describe(request)): no answer within \(configuration.retryFor) (\(attempts) attempts); last: \(cause)")
             }
             logger.notice("retrying", metadata: ["request": "\(describe(request))", "attempt": "\(attempts)", "cause": "\(cause)"])
-            Self.sleep(delay)
+            Backoff.sleep(delay)
         }
-    }
-
-    /// Exponential backoff from 100 ms, capped at 5 s, with jitter over the upper half of each step.
-    static func backoff(afterAttempt attempt: Int) -> Duration {
-        let step = min(5.0, 0.1 * Double(1 << min(attempt - 1, 16)))
-        return .milliseconds(Int(Double.random(in: step / 2...step) * 1000))
-    }
-
-    /// Blocks the calling thread for `duration`.
-    static func sleep(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        var remaining = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-        var left = timespec()
-        while nanosleep(&remaining, &left) != 0 && errno == EINTR { remaining = left }
     }
 
     /// One signed exchange; throws what the HTTP client throws, or the collector's `.io` error.

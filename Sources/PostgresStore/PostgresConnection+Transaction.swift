@@ -1,3 +1,4 @@
+import Backoff
 import Glibc
 
 // Transactions: BEGIN … COMMIT around a body, ROLLBACK when it throws, and runs again after a
@@ -54,7 +55,7 @@ extension PostgresConnection {
                     session.logger.notice(
                         "running a transaction again",
                         metadata: ["server": "\(session.endpoint)", "attempt": "\(attempt)", "cause": "\(error)"])
-                    PostgresSession.sleep(PostgresSession.backoff(afterAttempt: attempt, from: 0.005, cap: 0.5))
+                    Backoff.sleep(Backoff.delay(afterAttempt: attempt, from: 0.005, cap: 0.5))
                 }
             }
         }

@@ -1,3 +1,4 @@
+import Backoff
 internal import CLibPQ
 import Glibc
 import Logging
@@ -111,13 +112,13 @@ final class PostgresSession: @unchecked Sendable {
             if needsPassword {
                 throw PostgresError(.invalidConfiguration, "\(endpoint) asks for a password and the connection string has none")
             }
-            let delay = Self.backoff(afterAttempt: attempts)
+            let delay = Backoff.delay(afterAttempt: attempts)
             guard clock.now + delay < giveUp else {
                 throw PostgresError(
                     .unreachable, "cannot connect to \(endpoint) within \(reconnectFor) (\(attempts) attempts); last: \(cause)")
             }
             logger.notice("reconnecting", metadata: ["server": "\(endpoint)", "attempt": "\(attempts)", "cause": "\(cause)"])
-            Self.sleep(delay)
+            Backoff.sleep(delay)
         }
     }
 
@@ -148,20 +149,6 @@ final class PostgresSession: @unchecked Sendable {
     /// An identifier in double quotes, for statements that take no parameters (LISTEN, UNLISTEN).
     static func quoted(_ identifier: String) -> String {
         "\"" + identifier.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
-    }
-
-    /// Exponential backoff from 100 ms, capped at 5 s, with jitter over the upper half of each step.
-    static func backoff(afterAttempt attempt: Int, from first: Double = 0.1, cap: Double = 5) -> Duration {
-        let step = min(cap, first * Double(1 << min(attempt - 1, 16)))
-        return .milliseconds(Int(Double.random(in: step / 2...step) * 1000))
-    }
-
-    /// Blocks the calling thread for `duration`.
-    static func sleep(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        var remaining = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-        var left = timespec()
-        while nanosleep(&remaining, &left) != 0 && errno == EINTR { remaining = left }
     }
 
     /// Calls `body` with NULL-terminated C string arrays of `keywords` and `values`.

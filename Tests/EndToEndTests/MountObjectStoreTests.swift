@@ -41,6 +41,20 @@ struct MountObjectStoreTests {
         try FileManager.default.removeItem(atPath: mount.workspace.state)
     }
 
+    /// Mounts as a host that never had the repository's cache or catalog would, after recover.
+    static func mountCold(_ mount: MountedRepository) throws {
+        try forgetLocalState(of: mount)
+        try mount.workspace.succeed("recover", mount.repo)
+        try mount.mount()
+    }
+
+    /// Unmounts and requires `check --read-data` to pass.
+    static func unmountAndCheck(_ mount: MountedRepository, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        if mount.isMounted { try mount.unmount(sourceLocation: sourceLocation) }
+        let check = try mount.workspace.nexusfs("check", "--read-data", mount.repo)
+        #expect(check.exitedWith0, "\(check)", sourceLocation: sourceLocation)
+    }
+
     @Test("cp -a into a mount whose packs are in S3: every pack is uploaded, and with the cache and the catalog gone, recover and a mount give back the tree and its history; check passes")
     func coldCacheRoundTrip() throws {
         let moto = try MotoServer()
@@ -67,16 +81,12 @@ struct MountObjectStoreTests {
             #expect(bytes.firstRange(of: Array("second draft".utf8)) == nil, "pack \(key) holds plaintext")
         }
 
-        try Self.forgetLocalState(of: mount)
-        try mount.workspace.succeed("recover", mount.repo)
-        try mount.mount()
+        try Self.mountCold(mount)
         try expectIdenticalTrees(source, mount.path("docs"))
         let versions = try FileManager.default.contentsOfDirectory(atPath: mount.path("docs/.versions/report.txt")).sorted()
         #expect(versions == ["report.00001.txt", "report.00002.txt"])
         #expect(try String(contentsOfFile: mount.path("docs/.versions/report.txt/report.00001.txt"), encoding: .utf8) == "first draft\n")
-        try mount.unmount()
-        let check = try mount.workspace.nexusfs("check", "--read-data", mount.repo)
-        #expect(check.exitedWith0, "\(check)")
+        try Self.unmountAndCheck(mount)
     }
 
     @Test("the object store stopped during writes: fsync fails with EIO within the timeout and the log names the store; cached reads go on; when it returns, the next commit stores everything, and a cold mount has it all")
@@ -119,14 +129,10 @@ struct MountObjectStoreTests {
         #expect(retried.exitedWith0, "fsync once the store is back: \(retried)")
         try mount.unmount()
 
-        try Self.forgetLocalState(of: mount)
-        try mount.workspace.succeed("recover", mount.repo)
-        try mount.mount()
+        try Self.mountCold(mount)
         #expect(FileManager.default.contents(atPath: during).map([UInt8].init) == [UInt8](repeating: UInt8(ascii: "x"), count: 300_000))
         #expect(FileManager.default.contents(atPath: before).map([UInt8].init) == compressibleText(50_000, seed: 1))
-        try mount.unmount()
-        let check = try mount.workspace.nexusfs("check", "--read-data", mount.repo)
-        #expect(check.exitedWith0, "\(check)")
+        try Self.unmountAndCheck(mount)
     }
 
     @Test("init refuses a prefix that holds objects, a missing bucket and missing credentials, each with a message that says so, and creates nothing")
@@ -208,11 +214,8 @@ struct MountObjectStoreTests {
         try mount.unmount()
 
         try mount.workspace.succeed("migrate", "--store", "s3://docs/moved", mount.repo)
-        let intoStore = try mount.workspace.nexusfs("check", "--read-data", mount.repo)
-        #expect(intoStore.exitedWith0, "\(intoStore)")
-        try Self.forgetLocalState(of: mount)
-        try mount.workspace.succeed("recover", mount.repo)
-        try mount.mount()
+        try Self.unmountAndCheck(mount)
+        try Self.mountCold(mount)
         try expectIdenticalTrees(source, mount.path("docs"))
         try mount.unmount()
 
@@ -220,8 +223,7 @@ struct MountObjectStoreTests {
         try mount.workspace.succeed("recover", mount.repo)
         try mount.workspace.succeed("migrate", "--local", mount.repo)
         moto.stop()
-        let inFolder = try mount.workspace.nexusfs("check", "--read-data", mount.repo)
-        #expect(inFolder.exitedWith0, "\(inFolder)")
+        try Self.unmountAndCheck(mount)
         try mount.mount()
         try expectIdenticalTrees(source, mount.path("docs"))
     }
