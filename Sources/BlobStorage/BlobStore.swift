@@ -213,7 +213,9 @@ public final class BlobStore: Sendable {
                         throw Self.storageError(error, keeping: writer.name)
                     }
                 } catch {
-                    if !sealedHere && writer.isClosed {
+                    // A pack renamed into place whose folder sync failed is dropped for the local storage,
+                    // as before; for an object store it stays waiting, to be kept by the next flush.
+                    if !sealedHere && writer.isClosed && !(writer.isSealed && storage.isRemote) {
                         state.withLock { state in
                             state.waiting.removeFirst()
                             state.pending = state.pending.filter { $0.value.writer !== writer }

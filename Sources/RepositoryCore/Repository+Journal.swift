@@ -37,6 +37,11 @@ extension Repository {
             let entries: [PackEntry]
             do {
                 entries = try store.tableOfContents(of: pack)
+            } catch let error as BlobStoreError where error.code == .unavailable {
+                // Not damage: an object store that did not answer. Skipping the pack would index the
+                // packs after it while their records stay unreplayed (and the next open would not
+                // read them again), so the open fails and is retried whole.
+                throw error
             } catch {
                 logger.warning("pack \(pack) is not readable, leaving it out of the index: \(error)")
                 continue

@@ -58,7 +58,9 @@ public final class RepositoryLock: Sendable {
     }
 
     deinit {
-        lease.withLock { $0?.release() }
+        // A holder that could not save everything keeps its lease: packs it has not uploaded yet
+        // (a journal record among them) must reach the store before another host writes there.
+        if failure.withLock({ $0 }) == nil { lease.withLock { $0?.release() } }
         if let failure = failure.withLock({ $0 }) {
             // Written over what the file holds, then cut to size: on a full disk, truncating
             // first would give back the file's block and the note would find none.
