@@ -1,6 +1,5 @@
 import CryptoCore
 import Foundation
-import GRDB
 import NexusTypes
 
 /// The hash chain of the audit log.
@@ -46,12 +45,12 @@ public enum AuditLog {
 
     /// The first damage in the stored log, or nil for an intact chain. Streams the rows; only
     /// after a mismatch does it read them all again, to tell a moved entry from an edited one.
-    static func firstDamage(in db: Database, key: SymmetricKey) throws -> AuditDamage? {
+    static func firstDamage(in db: any CatalogDatabase, key: SymmetricKey) throws -> AuditDamage? {
         var previous = [UInt8](repeating: 0, count: hashLength)
         var expected: Int64 = 1
         var broken = false
         var stored: AuditEntry?
-        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
+        let rows = try CatalogRow.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
         while let row = try rows.next() {
             let seq: Int64 = row["seq"]
             let entry = try? AuditEntry(row: row)
@@ -68,7 +67,7 @@ public enum AuditLog {
         }
         guard broken else { return nil }
         // Another row may hold the entry that belongs here, moved with its hash.
-        let candidates = try Row.fetchCursor(db, sql: "SELECT * FROM audit WHERE seq != ?", arguments: [expected])
+        let candidates = try CatalogRow.fetchCursor(db, sql: "SELECT * FROM audit WHERE seq != ?", arguments: [expected])
         while let row = try candidates.next() {
             guard var moved = try? AuditEntry(row: row) else { continue }
             let storedAt = moved.seq
@@ -85,7 +84,7 @@ extension CatalogWriter {
     /// Appends `event` to the audit log as the entry after the last one, chained under `key`.
     @discardableResult
     public func appendAudit(_ event: AuditEvent, key: SymmetricKey) throws -> AuditEntry {
-        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
+        let last = try CatalogRow.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
         let previous = last.map { [UInt8]($0["hash"] as Data) } ?? [UInt8](repeating: 0, count: AuditLog.hashLength)
         var entry = AuditEntry(seq: (last?["seq"] as Int64? ?? 0) + 1, event: event, hash: [])
         entry.hash = AuditLog.hash(of: entry, after: previous, key: key)
@@ -103,7 +102,7 @@ extension CatalogReader {
     /// columns no longer decode; `verifyAudit` names it.
     public func auditEntries(_ filter: AuditFilter = AuditFilter()) throws -> [AuditEntry] {
         var conditions: [String] = []
-        var arguments: StatementArguments = []
+        var arguments: CatalogArguments = []
         if let path = filter.path, !path.isRoot {
             conditions.append("(path = ? OR substr(path, 1, ?) = ?)")
             let below = path.bytes + [UInt8(ascii: "/")]
@@ -118,7 +117,7 @@ extension CatalogReader {
             arguments += [since.totalNanoseconds]
         }
         let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        return try Row.fetchAll(db, sql: "SELECT * FROM audit" + condition + " ORDER BY seq", arguments: arguments)
+        return try CatalogRow.fetchAll(db, sql: "SELECT * FROM audit" + condition + " ORDER BY seq", arguments: arguments)
             .map(AuditEntry.init(row:))
     }
 
@@ -140,27 +139,27 @@ extension CatalogReader {
 
 extension AuditEntry {
     /// Decodes a stored row strictly: a column of another type than was written is damage.
-    init(row: Row) throws {
-        let seq: Int64 = row["seq"]
+    init(row: CatalogRow) throws {
+        let seq: Int64 = try row.decode(forColumn: "seq")
         func damaged(_ column: String) -> CatalogError {
             CatalogError(.corrupt, "audit entry \(seq) has a damaged \(column) column")
         }
         func integer(_ column: String) throws -> Int64? {
-            switch (row[column] as DatabaseValue).storage {
+            switch try row.value(named: column) {
             case .null: nil
-            case .int64(let value): value
+            case .integer(let value): value
             default: throw damaged(column)
             }
         }
         func text(_ column: String) throws -> String? {
-            switch (row[column] as DatabaseValue).storage {
+            switch try row.value(named: column) {
             case .null: nil
-            case .string(let value): value
+            case .text(let value): value
             default: throw damaged(column)
             }
         }
         func bytes(_ column: String) throws -> [UInt8] {
-            guard case .blob(let value) = (row[column] as DatabaseValue).storage else { throw damaged(column) }
+            guard case .blob(let value) = try row.value(named: column) else { throw damaged(column) }
             return [UInt8](value)
         }
         guard let time = try integer("time") else { throw damaged("time") }

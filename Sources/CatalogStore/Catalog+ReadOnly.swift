@@ -11,7 +11,7 @@ extension Catalog {
         do {
             let queue = try DatabaseQueue(path: path, configuration: config)
             defer { try? queue.close() }
-            return try queue.read { db in try body(CatalogReader(db: db)) }
+            return try queue.read { db in try body(CatalogReader(db: SQLiteCatalogDatabase(db))) }
         } catch let error as DatabaseError {
             throw translate(error, "cannot read the catalog \(path)", path: path)
         }

@@ -162,7 +162,7 @@ extension CatalogReader {
 
     /// The index entry of a node, if it has one.
     public func searchDocument(_ inode: InodeNumber) throws -> SearchDocument? {
-        try Row.fetchOne(db.cachedStatement(sql: """
+        try CatalogRow.fetchOne(db.cachedStatement(sql: """
             SELECT manifest, mime, name, tags, description, fields, status, author, body, note FROM search_text WHERE ino = ?
             """), arguments: [Int64(bitPattern: inode.rawValue)]).map { row in
             SearchDocument(inode: inode, manifest: (row[0] as Data?).map { [UInt8]($0) }, mime: row[1], name: row[2], tags: row[3],
@@ -173,7 +173,7 @@ extension CatalogReader {
     /// The manifest a node's index entry was made from: `.some(nil)` for an empty document's
     /// entry, nil when the node has none.
     public func indexedManifest(_ inode: InodeNumber) throws -> [UInt8]?? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT manifest FROM search_text WHERE ino = ?"),
+        guard let row = try CatalogRow.fetchOne(db.cachedStatement(sql: "SELECT manifest FROM search_text WHERE ino = ?"),
                                          arguments: [Int64(bitPattern: inode.rawValue)]) else { return nil }
         return .some((row[0] as Data?).map { [UInt8]($0) })
     }
@@ -185,7 +185,7 @@ extension CatalogReader {
         let weights = Catalog.searchColumns.map { String($0.weight) }.joined(separator: ", ")
         let body = Catalog.searchColumns.firstIndex { $0.name == "body" }!
         do {
-            return try Row.fetchAll(db.cachedStatement(sql: """
+            return try CatalogRow.fetchAll(db.cachedStatement(sql: """
                 SELECT rowid, rank, snippet(search_index, \(body), '[', ']', '…', 24) FROM search_index
                 WHERE search_index MATCH ? AND rank MATCH 'bm25(\(weights))' ORDER BY rank LIMIT ? OFFSET ?
                 """), arguments: [expression, limit, offset]).map { row in
@@ -198,13 +198,13 @@ extension CatalogReader {
 
     /// The MIME type, tags (as indexed, `, `-joined) and status of an indexed document, in one query.
     public func indexedFields(_ inode: InodeNumber) throws -> (mime: String, tags: String, status: String)? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT mime, tags, status FROM search_text WHERE ino = ?"),
+        try CatalogRow.fetchOne(db.cachedStatement(sql: "SELECT mime, tags, status FROM search_text WHERE ino = ?"),
                          arguments: [Int64(bitPattern: inode.rawValue)]).map { ($0[0], $0[1], $0[2]) }
     }
 
     /// Documents indexed, and the bytes of their text.
     public func searchStatistics() throws -> (documents: Int, textBytes: Int64, pending: Int) {
-        let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(length(CAST(body AS BLOB))), 0) FROM search_text")
+        let row = try CatalogRow.fetchOne(db, sql: "SELECT count(*), coalesce(sum(length(CAST(body AS BLOB))), 0) FROM search_text")
         return (row?[0] ?? 0, row?[1] ?? 0, try searchQueueLength())
     }
 }

@@ -112,7 +112,7 @@ public final class Catalog: Sendable {
 
     /// Runs `body` on the catalog as it is, staged changes included.
     public func read<T>(_ body: (CatalogReader) throws -> T) throws -> T {
-        try access("catalog read failed") { db in try body(CatalogReader(db: db, cache: cache, fills: true)) }
+        try access("catalog read failed") { db in try body(CatalogReader(db: SQLiteCatalogDatabase(db), cache: cache, fills: true)) }
     }
 
     /// The node as the catalog holds it, if the cache knows: `.some(nil)` for a known absence,
@@ -142,7 +142,7 @@ public final class Catalog: Sendable {
             try openGroup(db)
             try db.execute(sql: "SAVEPOINT op")
             do {
-                let result = try body(CatalogWriter(db: db, cache: cache))
+                let result = try body(CatalogWriter(db: SQLiteCatalogDatabase(db), cache: cache))
                 try db.execute(sql: "RELEASE op")
                 cache.endOperation(rolledBack: false)
                 return result
@@ -185,7 +185,7 @@ public final class Catalog: Sendable {
     private func commitGroup(_ db: Database) throws {
         guard let capture = group.withLock({ $0 }) else { return }
         let changes = try capture.journal.changeset()
-        let writer = CatalogWriter(db: db)
+        let writer = CatalogWriter(db: SQLiteCatalogDatabase(db))
         if !changes.isEmpty, let journal {
             let sequence = max(try writer.reader.journalSequence(), burned.withLock { $0 }) + 1
             let record = JournalRecord(sequence: sequence, changeset: changes)
@@ -272,10 +272,10 @@ public final class Catalog: Sendable {
             defer { cache.clear() }
             var applied = false
             try db.inTransaction(.immediate) {
-                let current = try CatalogReader(db: db).journalSequence()
+                let current = try CatalogReader(db: SQLiteCatalogDatabase(db)).journalSequence()
                 guard record.sequence > current else { return .rollback }
                 try JournalCapture.apply(record.changeset, to: db.sqliteConnection!)
-                try CatalogWriter(db: db).setMeta("journal_seq", Int64(record.sequence))
+                try CatalogWriter(db: SQLiteCatalogDatabase(db)).setMeta("journal_seq", Int64(record.sequence))
                 applied = true
                 return .commit
             }
@@ -292,7 +292,7 @@ public final class Catalog: Sendable {
         let sequence = try access("cannot write a catalog snapshot to \(destination)") { db in
             // Commit in the same access, or another thread may stage (open a transaction) before the VACUUM.
             try commitGroup(db)
-            let sequence = try CatalogReader(db: db).journalSequence()
+            let sequence = try CatalogReader(db: SQLiteCatalogDatabase(db)).journalSequence()
             try db.execute(sql: "VACUUM INTO ?", arguments: [destination])
             return sequence
         }

@@ -1,4 +1,3 @@
-import GRDB
 import NexusTypes
 
 extension CatalogReader {
@@ -11,19 +10,19 @@ extension CatalogReader {
 
     /// What is in the trash from `start` up to (not including) `end`, oldest first.
     public func trash(from start: FileTime, to end: FileTime) throws -> [TrashRecord] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM trash WHERE time >= ? AND time < ? ORDER BY time, ino"),
+        try CatalogRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM trash WHERE time >= ? AND time < ? ORDER BY time, ino"),
                          arguments: [start.totalNanoseconds, end.totalNanoseconds]).map(TrashRecord.init(row:))
     }
 
     /// Every node that has the attribute `name`, with its value.
     public func xattrValues(named name: [UInt8]) throws -> [(inode: InodeNumber, value: [UInt8])] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT ino, value FROM xattrs WHERE name = ?"), arguments: [Data(name)])
+        try CatalogRow.fetchAll(db.cachedStatement(sql: "SELECT ino, value FROM xattrs WHERE name = ?"), arguments: [Data(name)])
             .map { (InodeNumber(UInt64(bitPattern: $0[0])), [UInt8]($0[1] as Data)) }
     }
 
     /// Whether a node is in the trash.
     public func trashRecord(of inode: InodeNumber) throws -> TrashRecord? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM trash WHERE ino = ?"),
+        try CatalogRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM trash WHERE ino = ?"),
                          arguments: [Int64(bitPattern: inode.rawValue)]).map(TrashRecord.init(row:))
     }
 
@@ -45,26 +44,26 @@ extension CatalogReader {
 
     /// The latest version of a document, if it has any.
     public func latestVersion(of document: Int64) throws -> VersionRecord? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM versions WHERE doc = ? ORDER BY number DESC LIMIT 1"), arguments: [document])
+        try CatalogRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM versions WHERE doc = ? ORDER BY number DESC LIMIT 1"), arguments: [document])
             .map(VersionRecord.init(row:))
     }
 
     /// The version of a document that was its latest at `time`: the newest made at or before it.
     public func version(of document: Int64, at time: FileTime) throws -> VersionRecord? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM versions WHERE doc = ? AND time <= ? ORDER BY number DESC LIMIT 1"),
+        try CatalogRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM versions WHERE doc = ? AND time <= ? ORDER BY number DESC LIMIT 1"),
                          arguments: [document, time.totalNanoseconds]).map(VersionRecord.init(row:))
     }
 
     /// One version of a document.
     public func version(of document: Int64, number: VersionNumber) throws -> VersionRecord? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM versions WHERE doc = ? AND number = ?"), arguments: [document, number.rawValue])
+        try CatalogRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM versions WHERE doc = ? AND number = ?"), arguments: [document, number.rawValue])
             .map(VersionRecord.init(row:))
     }
 
     /// One stored xattr value.
     public func xattr(_ name: [UInt8], of inode: InodeNumber) throws -> [UInt8]? {
         if case .hit(let value)? = cache?.xattr(name, of: inode) { return value }
-        let value = try Row.fetchOne(db.cachedStatement(sql: "SELECT value FROM xattrs WHERE ino = ? AND name = ?"),
+        let value = try CatalogRow.fetchOne(db.cachedStatement(sql: "SELECT value FROM xattrs WHERE ino = ? AND name = ?"),
                                      arguments: [Int64(bitPattern: inode.rawValue), name.data]).map { [UInt8]($0[0] as Data) }
         if fills { cache?.store(xattr: value, named: name, of: inode) }
         return value

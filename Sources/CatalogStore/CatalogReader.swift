@@ -1,17 +1,16 @@
 import Foundation
-import GRDB
 import CryptoCore
 import NexusTypes
 
 /// Read access to the catalog inside one transaction or snapshot.
 public struct CatalogReader {
-    let db: Database
+    let db: any CatalogDatabase
     /// The catalog's cache: consulted by node, entry and xattr lookups, and filled by them
     /// when `fills` is set (reads outside a staged operation; see `CatalogCache`).
     let cache: CatalogCache?
     let fills: Bool
 
-    init(db: Database, cache: CatalogCache? = nil, fills: Bool = false) {
+    init(db: any CatalogDatabase, cache: CatalogCache? = nil, fills: Bool = false) {
         self.db = db
         self.cache = cache
         self.fills = fills
@@ -21,7 +20,7 @@ public struct CatalogReader {
 
     public func node(_ inode: InodeNumber) throws -> NodeRecord? {
         if case .hit(let node)? = cache?.node(inode) { return node }
-        let node = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(NodeRecord.columns) FROM nodes WHERE ino = ?"),
+        let node = try CatalogRow.fetchOne(db.cachedStatement(sql: "SELECT \(NodeRecord.columns) FROM nodes WHERE ino = ?"),
                                     arguments: [Int64(bitPattern: inode.rawValue)]).map { try NodeRecord(row: $0) }
         if fills { cache?.store(node: node, for: inode) }
         return node
@@ -40,7 +39,7 @@ public struct CatalogReader {
     public func entriesWithNodes(in parent: InodeNumber) throws -> [(entry: EntryRecord, node: NodeRecord)] {
         let columns = NodeRecord.columns.split(separator: ",").map { "nodes." + $0.trimmingCharacters(in: .whitespaces) }
             .joined(separator: ", ")
-        return try Row.fetchAll(db.cachedStatement(sql: """
+        return try CatalogRow.fetchAll(db.cachedStatement(sql: """
             SELECT entries.name AS entry_name, \(columns) FROM entries JOIN nodes ON nodes.ino = entries.ino
             WHERE entries.parent = ? ORDER BY entries.name
             """), arguments: [Int64(bitPattern: parent.rawValue)]).map { row in
@@ -58,21 +57,21 @@ public struct CatalogReader {
 
     /// The entries of a folder in name-byte order, starting after `name` when given.
     public func entries(in parent: InodeNumber, after name: FileName? = nil, limit: Int = -1) throws -> [EntryRecord] {
-        let rows: [Row]
-        if let name {
-            rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entries WHERE parent = ? AND name > ? ORDER BY name LIMIT ?"),
-                                    arguments: [Int64(bitPattern: parent.rawValue), Data(name.bytes), limit])
-        } else {
-            rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entries WHERE parent = ? ORDER BY name LIMIT ?"),
-                                    arguments: [Int64(bitPattern: parent.rawValue), limit])
-        }
+        // No LIMIT for a negative limit: PostgreSQL takes none below 0.
+        let bounded = limit >= 0 ? " LIMIT ?" : ""
+        var arguments: CatalogArguments = [Int64(bitPattern: parent.rawValue)]
+        if let name { arguments += [Data(name.bytes)] }
+        if limit >= 0 { arguments += [limit] }
+        let rows = try CatalogRow.fetchAll(db.cachedStatement(
+            sql: "SELECT * FROM entries WHERE parent = ?" + (name == nil ? "" : " AND name > ?") + " ORDER BY name" + bounded),
+            arguments: arguments)
         return try rows.map(EntryRecord.init(row:))
     }
 
     /// Every name under which `inode` appears (several for hard links).
     public func names(of inode: InodeNumber) throws -> [EntryRecord] {
         if let names = cache?.names(of: inode) { return names }
-        let names = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entries WHERE ino = ? ORDER BY parent, name"),
+        let names = try CatalogRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM entries WHERE ino = ? ORDER BY parent, name"),
                                      arguments: [Int64(bitPattern: inode.rawValue)]).map(EntryRecord.init(row:))
         cache?.store(names: names, of: inode, inOperation: !fills)
         return names
@@ -82,7 +81,7 @@ public struct CatalogReader {
     /// can have 65,000 hard links).
     public func firstName(of inode: InodeNumber) throws -> EntryRecord? {
         if let names = cache?.names(of: inode) { return names.first }
-        return try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM entries WHERE ino = ? ORDER BY parent, name LIMIT 1"),
+        return try CatalogRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM entries WHERE ino = ? ORDER BY parent, name LIMIT 1"),
                                 arguments: [Int64(bitPattern: inode.rawValue)]).map(EntryRecord.init(row:))
     }
 
@@ -110,7 +109,7 @@ public struct CatalogReader {
     }
 
     public func xattrs(of inode: InodeNumber) throws -> [(name: [UInt8], value: [UInt8])] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT name, value FROM xattrs WHERE ino = ? ORDER BY name"),
+        try CatalogRow.fetchAll(db.cachedStatement(sql: "SELECT name, value FROM xattrs WHERE ino = ? ORDER BY name"),
                          arguments: [Int64(bitPattern: inode.rawValue)])
             .map { (name: [UInt8]($0["name"] as Data), value: [UInt8]($0["value"] as Data)) }
     }
@@ -118,7 +117,7 @@ public struct CatalogReader {
     /// What `inode`'s attributes take: the bytes of their names (with a NUL each, as listxattr
     /// lists them) and of their values, without reading the values.
     public func xattrUsage(of inode: InodeNumber) throws -> (listBytes: Int, valueBytes: Int) {
-        let row = try Row.fetchOne(db.cachedStatement(
+        let row = try CatalogRow.fetchOne(db.cachedStatement(
             sql: "SELECT coalesce(sum(length(name) + 1), 0) AS names, coalesce(sum(length(value)), 0) AS bytes FROM xattrs WHERE ino = ?"),
             arguments: [Int64(bitPattern: inode.rawValue)])
         return (listBytes: row?["names"] ?? 0, valueBytes: row?["bytes"] ?? 0)
@@ -127,7 +126,7 @@ public struct CatalogReader {
     // MARK: Versions and content
 
     public func versions(of document: Int64) throws -> [VersionRecord] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM versions WHERE doc = ? ORDER BY number"), arguments: [document])
+        try CatalogRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM versions WHERE doc = ? ORDER BY number"), arguments: [document])
             .map(VersionRecord.init(row:))
     }
 
@@ -174,7 +173,7 @@ public struct CatalogReader {
 
     /// Every manifest with its id, for integrity checks and garbage collection.
     public func forEachManifest(_ body: (ManifestID, ContentManifest) throws -> Void) throws {
-        let cursor = try Row.fetchCursor(db, sql: "SELECT id, chunks FROM manifests")
+        let cursor = try CatalogRow.fetchCursor(db, sql: "SELECT id, chunks FROM manifests")
         while let row = try cursor.next() {
             guard let id = ManifestID(bytes: [UInt8](row["id"] as Data)) else {
                 throw CatalogError(.corrupt, "manifest with an id of the wrong length")
@@ -198,7 +197,7 @@ public struct CatalogReader {
     public func users(of manifest: ManifestID) throws -> (nodes: [InodeNumber], versions: [(document: Int64, number: VersionNumber)]) {
         let nodes = try Int64.fetchAll(db.cachedStatement(sql: "SELECT ino FROM nodes WHERE manifest = ?"), arguments: [Data(manifest.bytes)])
             .map { InodeNumber(UInt64(bitPattern: $0)) }
-        let versions = try Row.fetchAll(db.cachedStatement(sql: "SELECT doc, number FROM versions WHERE manifest = ?"), arguments: [Data(manifest.bytes)])
+        let versions = try CatalogRow.fetchAll(db.cachedStatement(sql: "SELECT doc, number FROM versions WHERE manifest = ?"), arguments: [Data(manifest.bytes)])
             .map { (document: $0["doc"] as Int64, number: VersionNumber($0["number"] as Int64)) }
         return (nodes, versions)
     }
@@ -212,8 +211,8 @@ public struct CatalogReader {
     // MARK: Chunk index
 
     public func location(of blob: BlobID) throws -> ChunkLocation? {
-        try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT packs.name AS pack, offset, stored_length, raw_length, kind, flags
+        try CatalogRow.fetchOne(db.cachedStatement(sql: """
+            SELECT packs.name AS pack, "offset", stored_length, raw_length, kind, flags
             FROM chunks JOIN packs ON packs.id = chunks.pack WHERE chunks.id = ?
             """), arguments: [Data(blob.bytes)]).map(ChunkLocation.init(row:))
     }
@@ -223,16 +222,16 @@ public struct CatalogReader {
     }
 
     public func packs() throws -> [(name: PackName, length: Int64, blobCount: Int)] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT name, length, blob_count FROM packs ORDER BY name")).compactMap { row in
+        try CatalogRow.fetchAll(db.cachedStatement(sql: "SELECT name, length, blob_count FROM packs ORDER BY name")).compactMap { row in
             guard let name = PackName(bytes: [UInt8](row["name"] as Data)) else { return nil }
             return (name, row["length"], row["blob_count"])
         }
     }
 
     public func blobs(inPack pack: PackName) throws -> [(id: BlobID, location: ChunkLocation)] {
-        try Row.fetchAll(db, sql: """
-            SELECT chunks.id AS id, packs.name AS pack, offset, stored_length, raw_length, kind, flags
-            FROM chunks JOIN packs ON packs.id = chunks.pack WHERE packs.name = ? ORDER BY offset
+        try CatalogRow.fetchAll(db, sql: """
+            SELECT chunks.id AS id, packs.name AS pack, "offset", stored_length, raw_length, kind, flags
+            FROM chunks JOIN packs ON packs.id = chunks.pack WHERE packs.name = ? ORDER BY "offset"
             """, arguments: [Data(pack.bytes)]).map { row in
             (BlobID(bytes: [UInt8](row["id"] as Data))!, try ChunkLocation(row: row))
         }
@@ -246,7 +245,17 @@ public struct CatalogReader {
     }
 
     public func meta(_ key: String) throws -> Int64? {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key])
+        guard let row = try CatalogRow.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key])
+        else { return nil }
+        switch row.value(at: 0) {
+        case .null: return nil
+        case .integer(let value): return value
+        // PostgreSQL's meta.value is bytea: an integer is its decimal digits (see `setMeta`).
+        case .blob(let digits) where db.dialect == .postgres:
+            guard let value = Int64(String(decoding: digits, as: UTF8.self)) else { fallthrough }
+            return value
+        default: throw CatalogError(.corrupt, "the catalog's \(key) is not a number")
+        }
     }
 
     public func metaBytes(_ key: String) throws -> [UInt8]? {
@@ -261,19 +270,21 @@ public struct CatalogReader {
     /// What SQLite's `integrity_check` finds wrong with the catalog file (empty when it is sound):
     /// pages a damaged block zeroed, broken B-trees, indexes that disagree with their tables.
     public func integrityProblems(limit: Int = 10) throws -> [String] {
+        // PostgreSQL checks its own pages; the FTS5 index exists on SQLite only.
+        guard db.dialect == .sqlite else { return [] }
         var found = try String.fetchAll(db, sql: "PRAGMA integrity_check(\(limit))")
         if found == ["ok"] { found = [] }
         // The search index against the text it indexes (FTS5's own check; `recover` rebuilds it).
         do {
             try db.execute(sql: "INSERT INTO search_index(search_index, rank) VALUES ('integrity-check', 1)")
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_CORRUPT_VTAB {
+        } catch where db.isCorruption(error) {
             found.append("the search index does not match the indexed text (run recover to rebuild it)")
         }
         return found
     }
 
     public func statistics() throws -> CatalogStatistics {
-        let row = try Row.fetchOne(db, sql: """
+        let row = try CatalogRow.fetchOne(db, sql: """
             SELECT
               (SELECT count(*) FROM nodes WHERE kind = \(NodeKind.regular.rawValue)) AS documents,
               (SELECT count(*) FROM nodes WHERE kind = \(NodeKind.directory.rawValue)) AS folders,

@@ -1,12 +1,11 @@
 import Foundation
-import GRDB
 import NexusTypes
 
 extension CatalogReader {
     /// Every document that has versions, with its versions newest first.
     public func allVersions() throws -> [Int64: [VersionRecord]] {
         var out: [Int64: [VersionRecord]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT * FROM versions ORDER BY doc, number DESC") {
+        for row in try CatalogRow.fetchAll(db, sql: "SELECT * FROM versions ORDER BY doc, number DESC") {
             let version = try VersionRecord(row: row)
             out[version.document, default: []].append(version)
         }
@@ -24,14 +23,17 @@ extension CatalogReader {
 
     /// Every blob in the index with its pack and place.
     public func allBlobs() throws -> [(id: BlobID, location: ChunkLocation)] {
-        try Row.fetchAll(db, sql: """
-            SELECT chunks.id AS id, packs.name AS pack, offset, stored_length, raw_length, kind, flags
+        try CatalogRow.fetchAll(db, sql: """
+            SELECT chunks.id AS id, packs.name AS pack, "offset", stored_length, raw_length, kind, flags
             FROM chunks JOIN packs ON packs.id = chunks.pack
             """).map { row in (BlobID(bytes: [UInt8](row["id"] as Data))!, try ChunkLocation(row: row)) }
     }
 }
 
 extension CatalogWriter {
+    static let replaceChunk = ReplacingInsert(
+        into: "chunks", columns: ["id", "pack", "offset", "stored_length", "raw_length", "kind", "flags"], key: ["id"])
+
     public func removeVersion(of document: Int64, number: VersionNumber) throws {
         try db.execute(sql: "DELETE FROM versions WHERE doc = ? AND number = ?", arguments: [document, number.rawValue])
     }
@@ -49,12 +51,12 @@ extension CatalogWriter {
 
     /// Points index rows at a new pack (after its blobs were copied there).
     public func relocate(_ blobs: [(id: BlobID, location: ChunkLocation)], to pack: PackName, length: Int64) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO packs(name, length, blob_count) VALUES (?, ?, ?)",
+        try db.execute(sql: "INSERT INTO packs(name, length, blob_count) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                        arguments: [Data(pack.bytes), length, blobs.count])
         guard let packID = try Int64.fetchOne(db, sql: "SELECT id FROM packs WHERE name = ?", arguments: [Data(pack.bytes)]) else {
             throw CatalogError(.sqlite, "pack \(pack) vanished while being indexed")
         }
-        let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)")
+        let statement = db.cachedStatement(sql: Self.replaceChunk.sql(for: db.dialect))
         for blob in blobs {
             try statement.execute(arguments: [Data(blob.id.bytes), packID, blob.location.offset,
                                               Int64(blob.location.storedLength), Int64(blob.location.rawLength),

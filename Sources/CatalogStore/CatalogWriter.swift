@@ -1,14 +1,13 @@
 import Foundation
-import GRDB
 import NexusTypes
 
 /// Write access inside one catalog transaction; reads see the transaction's own changes.
 public struct CatalogWriter {
-    let db: Database
+    let db: any CatalogDatabase
     /// Told of every node, name and attribute this writer changes (see `CatalogCache`).
     let cache: CatalogCache?
 
-    init(db: Database, cache: CatalogCache? = nil) {
+    init(db: any CatalogDatabase, cache: CatalogCache? = nil) {
         self.db = db
         self.cache = cache
     }
@@ -42,12 +41,18 @@ public struct CatalogWriter {
 
     public func updateNode(_ node: NodeRecord) throws {
         cache?.written(node: node, for: node.inode)
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute( arguments: node.arguments)
+        try db.cachedStatement(sql: Self.replaceNode.sql(for: db.dialect)).execute(arguments: node.arguments)
     }
+
+    static let replaceNode = ReplacingInsert(
+        into: "nodes", columns: NodeRecord.columns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }, key: ["ino"])
+    static let replaceTrash = ReplacingInsert(into: "trash", columns: ["ino", "path", "time", "uid"], key: ["ino"])
+    static let replaceXattr = ReplacingInsert(into: "xattrs", columns: ["ino", "name", "value"], key: ["ino", "name"])
+    static let replaceMeta = ReplacingInsert(into: "meta", columns: ["key", "value"], key: ["key"])
 
     /// Puts a node that lost its last name into the trash.
     public func insertTrash(_ record: TrashRecord) throws {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO trash VALUES (?, ?, ?, ?)").execute(
+        try db.cachedStatement(sql: Self.replaceTrash.sql(for: db.dialect)).execute(
             arguments: [Int64(bitPattern: record.inode.rawValue), Data(record.path), record.time.totalNanoseconds,
                         Int64(record.uid)])
     }
@@ -94,7 +99,7 @@ public struct CatalogWriter {
             try db.cachedStatement(sql: "INSERT INTO entries VALUES (?, ?, ?)").execute(
                            arguments: [Int64(bitPattern: entry.parent.rawValue), Data(entry.name.bytes),
                                        Int64(bitPattern: entry.inode.rawValue)])
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+        } catch where db.isConstraintViolation(error) {
             throw CatalogError(.alreadyExists, "\(entry.name) already exists in folder \(entry.parent)")
         }
         // Only once it is in: a caller may catch a name that exists and go on.
@@ -112,7 +117,7 @@ public struct CatalogWriter {
 
     public func setXattr(_ name: [UInt8], to value: [UInt8], on inode: InodeNumber) throws {
         cache?.evict(xattr: name, of: inode)
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO xattrs VALUES (?, ?, ?)").execute(
+        try db.cachedStatement(sql: Self.replaceXattr.sql(for: db.dialect)).execute(
                        arguments: [Int64(bitPattern: inode.rawValue), Data(name), Data(value)])
     }
 
@@ -128,7 +133,7 @@ public struct CatalogWriter {
     /// one with the same id is the same content.
     public func insertManifest(_ manifest: ManifestEncoding) throws {
         guard !manifest.parts.isEmpty else {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO manifests VALUES (?, ?, ?)").execute(
+            try db.cachedStatement(sql: "INSERT INTO manifests VALUES (?, ?, ?) ON CONFLICT DO NOTHING").execute(
                 arguments: [Data(manifest.id.bytes), manifest.size, Data(manifest.row)])
             return
         }
@@ -156,12 +161,12 @@ public struct CatalogWriter {
 
     /// Records a sealed pack and the blobs it holds.
     public func insertPack(_ name: PackName, length: Int64, blobs: [(id: BlobID, location: ChunkLocation)]) throws {
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO packs(name, length, blob_count) VALUES (?, ?, ?)").execute(
+        try db.cachedStatement(sql: "INSERT INTO packs(name, length, blob_count) VALUES (?, ?, ?) ON CONFLICT DO NOTHING").execute(
                        arguments: [Data(name.bytes), length, blobs.count])
         guard let packID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM packs WHERE name = ?"), arguments: [Data(name.bytes)]) else {
             throw CatalogError(.sqlite, "pack \(name) vanished while being indexed")
         }
-        let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)")
+        let statement = db.cachedStatement(sql: "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
         for blob in blobs {
             try statement.execute(arguments: [Data(blob.id.bytes), packID, blob.location.offset,
                                               Int64(blob.location.storedLength), Int64(blob.location.rawLength),
@@ -184,10 +189,12 @@ public struct CatalogWriter {
     // MARK: Bookkeeping
 
     public func setMeta(_ key: String, _ value: Int64) throws {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta VALUES (?, ?)").execute( arguments: [key, value])
+        // PostgreSQL's meta.value is bytea: an integer is stored as its decimal digits there.
+        let stored: CatalogValue = db.dialect == .postgres ? .blob(Data(String(value).utf8)) : .integer(value)
+        try db.cachedStatement(sql: Self.replaceMeta.sql(for: db.dialect)).execute(arguments: CatalogArguments([.text(key), stored]))
     }
 
     public func setMeta(_ key: String, bytes: [UInt8]) throws {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta VALUES (?, ?)").execute( arguments: [key, Data(bytes)])
+        try db.cachedStatement(sql: Self.replaceMeta.sql(for: db.dialect)).execute(arguments: [key, Data(bytes)])
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import NexusTypes
 
 extension NodeRecord {
@@ -7,7 +6,7 @@ extension NodeRecord {
     static let columns = "ino, kind, perm, uid, gid, nlink, size, atime, mtime, ctime, rdev, target, doc, manifest"
 
     /// A node from `columns`, starting at column `offset` of the row.
-    init(row: Row, offset o: Int = 0) throws {
+    init(row: CatalogRow, offset o: Int = 0) throws {
         guard let kind = NodeKind(rawValue: UInt32(row[o + 1] as Int64)) else {
             throw CatalogError(.corrupt, "node \(row[o] as Int64) has an unknown kind")
         }
@@ -21,7 +20,7 @@ extension NodeRecord {
             manifest: (row[o + 13] as Data?).flatMap { ManifestID(bytes: [UInt8]($0)) })
     }
 
-    var arguments: StatementArguments {
+    var arguments: CatalogArguments {
         [Int64(bitPattern: inode.rawValue), Int64(kind.rawValue), Int64(permissions), Int64(uid), Int64(gid),
          Int64(linkCount), size, accessTime.totalNanoseconds, modificationTime.totalNanoseconds,
          changeTime.totalNanoseconds, Int64(bitPattern: rdev), symlinkTarget.map { Data($0) }, document,
@@ -30,7 +29,7 @@ extension NodeRecord {
 }
 
 extension EntryRecord {
-    init(row: Row) throws {
+    init(row: CatalogRow) throws {
         guard let name = FileName(bytes: [UInt8](row["name"] as Data)) else {
             throw CatalogError(.corrupt, "entry in folder \(row["parent"] as Int64) has an invalid name")
         }
@@ -40,7 +39,7 @@ extension EntryRecord {
 }
 
 extension VersionRecord {
-    init(row: Row) throws {
+    init(row: CatalogRow) throws {
         guard let manifest = ManifestID(bytes: [UInt8](row["manifest"] as Data)) else {
             throw CatalogError(.corrupt, "version \(row["number"] as Int64) of document \(row["doc"] as Int64) has a bad manifest id")
         }
@@ -52,7 +51,7 @@ extension VersionRecord {
 }
 
 extension ChunkLocation {
-    init(row: Row) throws {
+    init(row: CatalogRow) throws {
         guard let pack = PackName(bytes: [UInt8](row["pack"] as Data)) else {
             throw CatalogError(.corrupt, "chunk index names a pack with a bad name")
         }
@@ -63,7 +62,7 @@ extension ChunkLocation {
 }
 
 extension TrashRecord {
-    init(row: Row) {
+    init(row: CatalogRow) {
         self.init(inode: InodeNumber(UInt64(bitPattern: row["ino"])), path: [UInt8](row["path"] as Data),
                   time: FileTime(totalNanoseconds: row["time"]), uid: UInt32(row["uid"] as Int64))
     }
